@@ -53,20 +53,6 @@ def parse_retry(digits: bytes) -> int:
 class FieldRules:
     """Per-stream field state and the line rules (see module doc)."""
 
-    __slots__ = (
-        "_block_retry",
-        "_comments",
-        "_data",
-        "_done",
-        "_event_type",
-        "_failed",
-        "_id_buffer",
-        "_idle",
-        "_last_event_id",
-        "_max_event_size",
-        "_retry",
-    )
-
     def __init__(
         self,
         *,
@@ -163,12 +149,14 @@ class FieldRules:
     def _fail(self, exc: LimitExceeded, received: list[Any]) -> NoReturn:
         """Stop for good, attach what was completed before the error, and raise it."""
         self._failed = f"it failed earlier ({exc})"
+        self._quiet = False  # keeps a decoder's hot path off from now on
         exc.events = received
         raise exc
 
     def _end(self) -> None:
         """End of input: forget the undispatched block, refuse further input."""
         self._failed = self._failed or "it was closed"
+        self._quiet = False
         self._data = None
         self._event_type = b""
         self._block_retry = None
@@ -197,8 +185,6 @@ class EventAssembler(FieldRules):
     line to dispatch.  It returns the items each line completed: ``ServerSentEvent``,
     ``Done`` for the sentinel, and ``Comment`` when ``comments=True``.
     """
-
-    __slots__ = ()
 
     def __init__(
         self,

@@ -84,6 +84,13 @@ def _write_items(items: Sequence[Item], raw: bool, out: BinaryIO) -> None:
         out.flush()
 
 
+def _open_input(name: str) -> BinaryIO:
+    """Unbuffered binary input, so each read returns what has arrived."""
+    if name == "-":
+        return open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)
+    return open(name, "rb", buffering=0)
+
+
 def _decode(args: argparse.Namespace) -> int:
     decoder: SSEDecoder[Any] = SSEDecoder(
         done_sentinel=None if args.no_done else args.done_sentinel,
@@ -93,11 +100,7 @@ def _decode(args: argparse.Namespace) -> int:
     )
     out = sys.stdout.buffer
     try:
-        source: BinaryIO = (
-            open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)
-            if args.file == "-"
-            else open(args.file, "rb", buffering=0)
-        )
+        source = _open_input(args.file)
     except OSError as exc:
         print(f"sseio: cannot open {args.file}: {exc.strerror}", file=sys.stderr)
         return 2

@@ -21,15 +21,18 @@ from typing import Any, Generic, Literal, TypeVar, overload
 
 from ._assembler import DEFAULT_MAX_EVENT_SIZE, FieldRules
 from ._errors import LimitExceeded
-from ._events import DONE, Comment, Done, Item, ServerSentEvent, make_event
+from ._events import DONE, Comment, Done, ServerSentEvent
 from ._lines import DEFAULT_MAX_LINE_SIZE, LineSplitter
 
 __all__ = ["SSEDecoder", "aiter_sse", "iter_sse"]
 
+_new_tuple = tuple.__new__
+_DATA_AFTER_BLANK = b"\n\ndata: "
+
 T = TypeVar("T", ServerSentEvent | Done, ServerSentEvent | Done | Comment)
 
 
-class SSEDecoder(FieldRules, Generic[T]):
+class SSEDecoder(LineSplitter, FieldRules, Generic[T]):
     """Incremental, spec-exact event-stream decoder.
 
     ``feed(chunk)`` returns every item the chunk completed: ``ServerSentEvent``
@@ -40,8 +43,6 @@ class SSEDecoder(FieldRules, Generic[T]):
     stream state at any time; pass them in to continue a stream after a
     reconnect.
     """
-
-    __slots__ = ("_fast_limit", "_lines", "_sentinel_value")
 
     @overload
     def __init__(
@@ -75,65 +76,122 @@ class SSEDecoder(FieldRules, Generic[T]):
         last_event_id: str = "",
         retry: int | None = None,
     ) -> None:
-        super().__init__(
+        FieldRules.__init__(
+            self,
             done_sentinel=done_sentinel,
             max_event_size=max_event_size,
             comments=comments,
             last_event_id=last_event_id,
             retry=retry,
         )
-        self._lines = LineSplitter(max_line_size, self.ignorable)
+        LineSplitter.__init__(self, max_line_size, self.ignorable)
         # A block no longer than this needs no per-line limit check.
         self._fast_limit = min(max_line_size, max_event_size)
         self._sentinel_value = None if done_sentinel is None else done_sentinel.encode()
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[T]:
         """Return every item this chunk completed, in stream order."""
+        if type(data) is not bytes:
+            data = bytes(data)
+        if not self._quiet or 13 in data:
+            return self._feed(self._split(data))
+        if 10 not in data:
+            # A small read inside a line: it only extends the pending line.
+            tail = self._tail
+            tail += data
+            if len(tail) > self.max_line_size:
+                self._overflow()
+                return self._feed(b"")
+            return []
+        if self._tail or data[-1] != 10:
+            return self._feed(self._split(data))
+        if self._idle and data.find(10) == len(data) - 2 and data[:6] == b"data: ":
+            # One read holding exactly one one-line event: the shape of most LLM chunks.
+            value = data[6:-2]
+            if value == self._sentinel_value:
+                return [DONE]
+            if len(value) <= self._fast_limit:
+                try:
+                    text = value.decode()
+                except UnicodeDecodeError:
+                    text = value.decode("utf-8", "replace")
+                return [_new_tuple(ServerSentEvent, ("message", text, self._last_event_id, None))]
+        return self._feed(data)
+
+    def _feed(self, block: bytes) -> list[Any]:
+        """Turn a block of complete LF-ended lines into items (the general path).
+
+        The block is split on ``LF LF "data: "``: a blank line followed by a data
+        line.  Every piece after the first then starts right after ``data: `` at an
+        idle moment (a blank line just dispatched), so a piece with no LF of its own
+        is a whole one-line event; any other piece goes line by line through the
+        field rules.  When the block itself starts with ``data: `` at an idle
+        moment, a blank line is put in front of it (a no-op dispatch) so that its
+        first event takes the same path.
+        """
         if self._failed:
             self._check_open()
-        block = self._lines.split(data if type(data) is bytes else bytes(data))
         out: list[Any] = []
-        if block:
-            blocks = block.split(b"\n\n")
-            rest = blocks.pop()
-            try:
-                for text in blocks:
-                    if (
-                        self._idle
-                        and text[:5] == b"data:"
-                        and len(text) <= self._fast_limit
-                        and text.find(b"\n") < 0
-                    ):
-                        value = text[6:] if text[5:6] == b" " else text[5:]
-                        if value == self._sentinel_value:
-                            out.append(DONE)
-                        else:
-                            data_text = value.decode("utf-8", "replace")
-                            out.append(make_event("message", data_text, self._last_event_id, None))
-                    else:
-                        self._lines_of(text, out)
+        if not block:
+            return out
+        try:
+            if self._idle and block[:6] == b"data: ":
+                pieces = (b"\n\n" + block).split(_DATA_AFTER_BLANK)
+                del pieces[0]  # the empty text before the inserted blank line
+            else:
+                pieces = block.split(_DATA_AFTER_BLANK)
+                first = pieces[0]
+                del pieces[0]
+                if not pieces:
+                    self._lines_of(first[:-1], out)
+                    return out
+                self._lines_of(first, out)
+                self._dispatch(out)
+            last = None
+            if block[-2:] == b"\n\n":  # the last piece is a whole event too
+                pieces[-1] = pieces[-1][:-2]
+            else:
+                last = pieces.pop()
+            if len(block) > self._fast_limit:
+                self._pieces_checked(pieces, out)
+            else:
+                done = self._sentinel_value
+                event_id = self._last_event_id
+                for value in pieces:
+                    if 10 in value:
+                        self._lines_of(b"data: " + value, out)
                         self._dispatch(out)
-                if rest:
-                    self._lines_of(rest[:-1], out)
-            except LimitExceeded as exc:
-                self._fail(exc, out)
-        if self._lines.error is not None:
-            self._fail(self._lines.error, out)
+                        event_id = self._last_event_id
+                    elif value == done:
+                        out.append(DONE)
+                    else:
+                        try:
+                            text = value.decode()
+                        except UnicodeDecodeError:
+                            text = value.decode("utf-8", "replace")
+                        out.append(_new_tuple(ServerSentEvent, ("message", text, event_id, None)))
+            if last is not None:
+                self._lines_of(b"data: " + last[:-1], out)
+        except LimitExceeded as exc:
+            self._fail(exc, out)
+        if self.error is not None:
+            self._fail(self.error, out)
         return out
+
+    def _pieces_checked(self, pieces: list[bytes], out: list[Any]) -> None:
+        """The middle pieces of a block too big to skip the limit checks: each one in full."""
+        for value in pieces:
+            self._lines_of(b"data: " + value, out)
+            self._dispatch(out)
 
     def close(self) -> list[T]:
         """End of input.  A partial line or an undispatched event is discarded; returns ``[]``."""
         self._end()
         return []
 
-    @property
-    def pending(self) -> int:
-        """Bytes received that do not yet form a complete line."""
-        return self._lines.pending
-
     def _lines_of(self, text: bytes, out: list[Any]) -> None:
         """Apply each LF-separated line of ``text``, enforcing the line limit."""
-        limit = self._lines.max_line_size
+        limit = self.max_line_size
         if len(text) <= limit:
             for line in text.split(b"\n"):
                 self._line(line, out)
@@ -143,6 +201,16 @@ class SSEDecoder(FieldRules, Generic[T]):
                 self._line(line, out)
             elif not self.ignorable(line[:8]):
                 raise LimitExceeded("max_line_size", limit, len(line))
+
+
+_GATHER_LIMIT = 64 * 1024
+"""``iter_sse`` holds reads without line ends up to this many bytes before feeding them.
+
+A read with no CR and no LF completes no line, so feeding it later, joined to
+the next read, gives the same items at the same moments (the decoder is blind
+to chunking) and saves a decoder call per small read.  At most this many bytes
+plus one read are held back from the decoder's limit checks.
+"""
 
 
 def iter_sse(
@@ -156,14 +224,25 @@ def iter_sse(
     the items completed before it have been yielded.
     """
     decoder: SSEDecoder[Any] = SSEDecoder(**decoder_options)
-    for chunk in chunks:
-        try:
-            items = decoder.feed(chunk)
-        except LimitExceeded as exc:
-            yield from exc.events
-            exc.events = []
-            raise
-        yield from items
+    feed = decoder.feed
+    held = bytearray()
+    try:
+        for chunk in chunks:
+            if 10 in chunk or 13 in chunk:
+                if held:
+                    held += chunk
+                    chunk = bytes(held)
+                    held.clear()
+                yield from feed(chunk)
+            else:
+                held += chunk
+                if len(held) > _GATHER_LIMIT:
+                    feed(bytes(held))  # completes nothing; checks the line limit
+                    held.clear()
+    except LimitExceeded as exc:
+        received, exc.events = exc.events, []
+        yield from received
+        raise
     decoder.close()
 
 
@@ -172,14 +251,25 @@ async def aiter_sse(
 ) -> AsyncIterator[ServerSentEvent | Done | Comment]:
     """Async twin of ``iter_sse`` (``httpx`` ``aiter_bytes()``, aiohttp ``iter_any()``...)."""
     decoder: SSEDecoder[Any] = SSEDecoder(**decoder_options)
-    async for chunk in chunks:
-        try:
-            items = decoder.feed(chunk)
-        except LimitExceeded as exc:
-            for item in exc.events:
-                yield item
-            exc.events = []
-            raise
-        for item in items:
+    feed = decoder.feed
+    held = bytearray()
+    try:
+        async for chunk in chunks:
+            if 10 in chunk or 13 in chunk:
+                if held:
+                    held += chunk
+                    chunk = bytes(held)
+                    held.clear()
+                for item in feed(chunk):
+                    yield item
+            else:
+                held += chunk
+                if len(held) > _GATHER_LIMIT:
+                    feed(bytes(held))  # completes nothing; checks the line limit
+                    held.clear()
+    except LimitExceeded as exc:
+        received, exc.events = exc.events, []
+        for item in received:
             yield item
+        raise
     decoder.close()

@@ -44,8 +44,10 @@ class LimitExceeded(ProtocolError):
     """
 
     def __init__(self, limit_name: str, limit: int, size: int) -> None:
-        super().__init__(f"{limit_name.removeprefix('max_').replace('_', ' ')} of at least "
-                         f"{size} bytes exceeds {limit_name}={limit}")
+        super().__init__(
+            f"{limit_name.removeprefix('max_').replace('_', ' ')} of at least "
+            f"{size} bytes exceeds {limit_name}={limit}"
+        )
         self.limit_name = limit_name
         self.limit = limit
         self.size = size

@@ -1,33 +1,45 @@
 """The values a decoder produces: events, the end-of-stream sentinel, comments.
 
-All three are frozen, slotted dataclasses: immutable, hashable and compared
-with ``==`` field by field, so tests can assert whole lists of them.
+All three are immutable, slotted values compared with ``==`` field by field,
+so tests can assert whole lists of them.  ``ServerSentEvent`` is a
+``NamedTuple`` rather than a dataclass because it is built once per event on
+the hot path, and a tuple is built in one C call, twice as fast as a frozen
+dataclass; its ``==`` still requires the same type, so an event never equals a
+plain tuple.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, NamedTuple, TypeAlias
 
 __all__ = ["Comment", "Done", "Item", "ServerSentEvent"]
 
 
-@dataclass(frozen=True, slots=True)
-class ServerSentEvent:
+class ServerSentEvent(NamedTuple):
     """One dispatched event.
 
     ``event`` is the event type (``"message"`` when the stream named none), ``data``
     the data buffer with its final LF removed, ``id`` the last event ID in force
     when the event was dispatched (``""`` if none), and ``retry`` the reconnection
     time in milliseconds from a valid ``retry`` field in this event's own block,
-    else ``None``.
+    else ``None``.  Immutable; ``event._replace(data=...)`` makes a changed copy.
     """
 
     event: str = "message"
     data: str = ""
     id: str = ""
     retry: int | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return tuple.__hash__(self)
 
     def json(self, **loads_kwargs: Any) -> Any:
         """Parse ``data`` as JSON (raises ``json.JSONDecodeError`` when it is not)."""
@@ -65,23 +77,14 @@ class Comment:
     text: str = ""
 
 
-Item = Union[ServerSentEvent, Done, Comment]
+Item: TypeAlias = "ServerSentEvent | Done | Comment"
 """Anything a decoder can emit."""
 
 DONE = Done()
 
-_new = object.__new__
-_set_event = ServerSentEvent.event.__set__  # type: ignore[attr-defined]
-_set_data = ServerSentEvent.data.__set__  # type: ignore[attr-defined]
-_set_id = ServerSentEvent.id.__set__  # type: ignore[attr-defined]
-_set_retry = ServerSentEvent.retry.__set__  # type: ignore[attr-defined]
+_new_tuple = tuple.__new__
 
 
 def make_event(event: str, data: str, id: str, retry: int | None) -> ServerSentEvent:
-    """Build an event without the frozen-dataclass ``__init__`` (twice as fast, same value)."""
-    new = _new(ServerSentEvent)
-    _set_event(new, event)
-    _set_data(new, data)
-    _set_id(new, id)
-    _set_retry(new, retry)
-    return new
+    """Build an event in one C call (the hot path inlines ``_new_tuple`` itself)."""
+    return _new_tuple(ServerSentEvent, (event, data, id, retry))

@@ -47,19 +47,14 @@ def check_limit(name: str, value: int) -> int:
 
 
 class LineSplitter:
-    """Splits a byte stream into LF-normalised blocks of complete lines (see module doc)."""
+    """Splits a byte stream into LF-normalised blocks of complete lines (see module doc).
 
-    __slots__ = (
-        "_at_start",
-        "error",
-        "_cr_pending",
-        "_ignorable",
-        "max_line_size",
-        "_skipping",
-        "_start",
-        "_tail",
-        "_tail_size",
-    )
+    A base class, so that ``SSEDecoder`` can test ``_quiet`` and append to
+    ``_tail`` inline on its hot path: while ``_quiet`` is true (BOM settled, no
+    CR pending, not skipping, no error), a chunk with neither CR nor LF only
+    extends ``_tail``, and its length there must be checked against
+    ``max_line_size`` (``_overflow`` handles going over).
+    """
 
     def __init__(
         self,
@@ -68,70 +63,62 @@ class LineSplitter:
     ) -> None:
         self.max_line_size = check_limit("max_line_size", max_line_size)
         self._ignorable = ignorable
-        self._tail: list[bytes] = []  # pieces of the line still waiting for its end
-        self._tail_size = 0
+        self._tail = bytearray()  # the line still waiting for its end
         self._cr_pending = False  # the last byte seen was a CR that ended a line
         self._at_start = True  # the leading BOM question is still open
         self._start = b""  # bytes held back while they could still be a split BOM
         self._skipping = False  # dropping the rest of an oversized, ignorable line
+        self._quiet = False  # none of the four states above: the hot path may run
         self.error: LimitExceeded | None = None  # set once a held line overflowed
 
-    def split(self, chunk: bytes) -> bytes:
+    def _split(self, chunk: bytes) -> bytes:
         """Return the lines ``chunk`` completed, each ending in LF (``b""`` if none)."""
         if self._at_start:
             chunk = self._strip_bom(chunk)
-        if not chunk:
-            return b""
-        if self._cr_pending:
+        if self._cr_pending and chunk:
             self._cr_pending = False
             if chunk[0] == 10:
                 chunk = chunk[1:]
-                if not chunk:
-                    return b""
-        if b"\r" in chunk:
+        if 13 in chunk:
             self._cr_pending = chunk[-1] == 13
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        end = chunk.rfind(b"\n") + 1
-        if not end:
-            self._hold(chunk)
-            return b""
-        if self._skipping:
-            start = chunk.find(b"\n") + 1
+        end = chunk.rfind(10) + 1
+        if self._skipping and end:
+            start = chunk.find(10) + 1
             self._skipping = False
-            if start == end:
-                if end < len(chunk):
-                    self._hold(chunk[end:])
-                return b""
             chunk = chunk[start:]
             end -= start
-        if self._tail:
-            self._tail.append(chunk[:end])
-            block = b"".join(self._tail)
-            self._tail = []
-            self._tail_size = 0
+        if not end:
+            block = b""
+        elif self._tail:
+            tail = self._tail
+            tail += memoryview(chunk)[:end]
+            block = bytes(tail)
+            tail.clear()
         else:
             block = chunk if end == len(chunk) else chunk[:end]
-        if end < len(chunk):
-            self._hold(chunk[end:])
+        if end < len(chunk) and not self._skipping:
+            tail = self._tail
+            tail += memoryview(chunk)[end:]
+            if len(tail) > self.max_line_size:
+                self._overflow()
+        self._quiet = not (self._at_start or self._cr_pending or self._skipping or self.error)
         return block
 
     @property
     def pending(self) -> int:
         """Bytes received that do not yet form a complete line."""
-        return self._tail_size + len(self._start)
+        return len(self._tail) + len(self._start)
 
-    def _hold(self, piece: bytes) -> None:
-        if self._skipping:
-            return
-        self._tail.append(piece)
-        self._tail_size += len(piece)
-        if self._tail_size > self.max_line_size:
-            head = b"".join(self._tail)
-            self._tail = []
-            size, self._tail_size = self._tail_size, 0
-            if self._ignorable is None or not self._ignorable(head[:8]):
-                self.error = LimitExceeded("max_line_size", self.max_line_size, size)
-            self._skipping = True
+    def _overflow(self) -> None:
+        """The held line went over the limit: drop it, and skip it or record the error."""
+        size = len(self._tail)
+        head = bytes(self._tail[:8])
+        self._tail = bytearray()
+        if self._ignorable is None or not self._ignorable(head):
+            self.error = LimitExceeded("max_line_size", self.max_line_size, size)
+        self._skipping = True
+        self._quiet = False
 
     def _strip_bom(self, chunk: bytes) -> bytes:
         head = self._start + chunk
@@ -152,8 +139,6 @@ class LineDecoder:
     require, so it always returns an empty list.
     """
 
-    __slots__ = ("_failed", "_splitter")
-
     def __init__(self, *, max_line_size: int = DEFAULT_MAX_LINE_SIZE) -> None:
         self._splitter = LineSplitter(max_line_size)
         self._failed: str | None = None
@@ -167,7 +152,7 @@ class LineDecoder:
         if self._failed:
             raise UsageError(f"line decoder cannot be fed: {self._failed}")
         splitter = self._splitter
-        block = splitter.split(bytes(data))
+        block = splitter._split(bytes(data))
         out: list[str] = []
         if block:
             lines = block.split(b"\n")
