@@ -88,14 +88,16 @@ class FieldRules:
         """The reconnection time in force (ms): the last valid ``retry`` field seen, if any."""
         return self._retry
 
-    def ignorable(self, head: bytes) -> bool:
-        """Whether a line starting with ``head`` (its first 8 bytes or all of it) has no effect."""
-        if head[:1] == b":":
+    def ignorable(self, line: bytes) -> bool:
+        """Whether this complete line has no effect (an unknown field, an unwanted comment).
+
+        Also exact for the start of a line, once that start holds the colon or
+        is longer than any known field name.
+        """
+        if line[:1] == b":":
             return not self._comments
-        colon = head.find(b":")
-        if colon < 0:
-            return len(head) > 5  # a name this long is no known field
-        return head[:colon] not in _KNOWN_FIELDS
+        colon = line.find(b":")
+        return (line if colon < 0 else line[:colon]) not in _KNOWN_FIELDS
 
     def _line(self, line: bytes, out: list[Item]) -> None:
         """Apply one complete line (no line end) to the state, appending any output."""

@@ -52,8 +52,10 @@ class LineSplitter:
     A base class, so that ``SSEDecoder`` can test ``_quiet`` and append to
     ``_tail`` inline on its hot path: while ``_quiet`` is true (BOM settled, no
     CR pending, not skipping, no error), a chunk with neither CR nor LF only
-    extends ``_tail``, and its length there must be checked against
-    ``max_line_size`` (``_overflow`` handles going over).
+    extends ``_tail`` and ``_tail_size``, which must then be checked against
+    ``max_line_size`` (``_overflow`` handles going over).  The pending line is
+    a list of pieces, joined once when it ends: growing one buffer instead
+    costs a copy per resize, ruinous for multi-megabyte lines.
     """
 
     def __init__(
@@ -63,7 +65,8 @@ class LineSplitter:
     ) -> None:
         self.max_line_size = check_limit("max_line_size", max_line_size)
         self._ignorable = ignorable
-        self._tail = bytearray()  # the line still waiting for its end
+        self._tail: list[bytes] = []  # pieces of the line still waiting for its end
+        self._tail_size = 0
         self._cr_pending = False  # the last byte seen was a CR that ended a line
         self._at_start = True  # the leading BOM question is still open
         self._start = b""  # bytes held back while they could still be a split BOM
@@ -91,16 +94,16 @@ class LineSplitter:
         if not end:
             block = b""
         elif self._tail:
-            tail = self._tail
-            tail += memoryview(chunk)[:end]
-            block = bytes(tail)
-            tail.clear()
+            self._tail.append(chunk[:end])
+            block = b"".join(self._tail)
+            self._tail = []
+            self._tail_size = 0
         else:
             block = chunk if end == len(chunk) else chunk[:end]
         if end < len(chunk) and not self._skipping:
-            tail = self._tail
-            tail += memoryview(chunk)[end:]
-            if len(tail) > self.max_line_size:
+            self._tail.append(chunk[end:] if end else chunk)
+            self._tail_size += len(chunk) - end
+            if self._tail_size > self.max_line_size:
                 self._overflow()
         self._quiet = not (self._at_start or self._cr_pending or self._skipping or self.error)
         return block
@@ -108,13 +111,22 @@ class LineSplitter:
     @property
     def pending(self) -> int:
         """Bytes received that do not yet form a complete line."""
-        return len(self._tail) + len(self._start)
+        return self._tail_size + len(self._start)
 
     def _overflow(self) -> None:
-        """The held line went over the limit: drop it, and skip it or record the error."""
-        size = len(self._tail)
-        head = bytes(self._tail[:8])
-        self._tail = bytearray()
+        """The held line went over the limit: drop it, and skip it or record the error.
+
+        Whether it may be skipped is decided on its first bytes, once they hold
+        the colon or are longer than any known field name (5); until then (only
+        possible under a limit below 5) the few bytes stay held.
+        """
+        size = self._tail_size
+        head = self._tail[0] if len(self._tail[0]) >= 8 else b"".join(self._tail)
+        head = head[:8]
+        if self._ignorable is not None and len(head) <= 5 and b":" not in head:
+            return
+        self._tail = []
+        self._tail_size = 0
         if self._ignorable is None or not self._ignorable(head):
             self.error = LimitExceeded("max_line_size", self.max_line_size, size)
         self._skipping = True

@@ -1,0 +1,52 @@
+"""The public door: sseio/__init__.py exports exactly what it lists."""
+
+from __future__ import annotations
+
+import ast
+import pkgutil
+from pathlib import Path
+
+import sseio
+
+
+def test_all_matches_the_public_names() -> None:
+    public = {name for name in vars(sseio) if not name.startswith("_")}
+    public |= {"__version__"}
+    modules = {info.name for info in pkgutil.iter_modules(sseio.__path__)}
+    assert isinstance(sseio.__all__, tuple)
+    assert set(sseio.__all__) == public - modules
+    assert len(sseio.__all__) == len(set(sseio.__all__))
+    for name in sseio.__all__:
+        assert getattr(sseio, name) is not None
+
+
+def test_implementation_modules_are_private_and_documented() -> None:
+    for info in pkgutil.iter_modules(sseio.__path__):
+        assert info.name.startswith("_"), info.name
+        source = (Path(sseio.__file__).parent / f"{info.name}.py").read_text()
+        docstring = ast.get_docstring(ast.parse(source))
+        assert docstring, f"{info.name} has no module docstring"
+        assert docstring.strip(), f"{info.name} has an empty module docstring"
+
+
+def test_package_ships_type_information() -> None:
+    assert (Path(sseio.__file__).parent / "py.typed").is_file()
+
+
+def test_core_imports_no_io_libraries() -> None:
+    """The sans-IO core must not depend on the transport stack."""
+    core = ("_events", "_errors", "_lines", "_assembler", "_decoder", "_encoder")
+    for name in core:
+        source = (Path(sseio.__file__).parent / f"{name}.py").read_text()
+        for banned in ("import anyio", "import h11", "import socket", "import ssl", "import time"):
+            assert banned not in source, f"{name} imports {banned}"
+
+
+def test_error_tree() -> None:
+    assert issubclass(sseio.UsageError, sseio.SSEError)
+    assert issubclass(sseio.ProtocolError, sseio.SSEError)
+    assert issubclass(sseio.LimitExceeded, sseio.ProtocolError)
+    assert issubclass(sseio.EncodeError, sseio.UsageError)
+    exc = sseio.LimitExceeded("max_line_size", 10, 11)
+    assert (exc.limit_name, exc.limit, exc.size, exc.events) == ("max_line_size", 10, 11, [])
+    assert str(exc) == "line size of at least 11 bytes exceeds max_line_size=10"

@@ -1,0 +1,163 @@
+"""sseio._cli: the ``sseio decode`` command, in process and as a real subprocess."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from sseio._cli import main
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "chat-stream.sse"
+
+
+def run(argv: list[str], capsysbinary: pytest.CaptureFixture[bytes]) -> tuple[int, str, str]:
+    status = main(argv)
+    out, err = capsysbinary.readouterr()
+    return status, out.decode(), err.decode()
+
+
+def test_decode_file_to_json_lines(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    status, out, err = run(["decode", str(EXAMPLE)], capsysbinary)
+    assert status == 0
+    assert err == ""
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records[-1] == {"done": True}
+    events = records[:-1]
+    assert all(set(r) == {"event", "data", "id", "retry"} for r in events)
+    chunks = [json.loads(r["data"]) for r in events]
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["usage"]["total_tokens"] == 38
+
+
+def test_decode_raw_prints_data_only(
+    capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path
+) -> None:
+    source = tmp_path / "s.sse"
+    source.write_bytes(b"data: one\n\n: ping\n\ndata: two\ndata: lines\n\ndata: [DONE]\n\n")
+    status, out, _ = run(["decode", "--raw", str(source)], capsysbinary)
+    assert status == 0
+    assert out == "one\ntwo\nlines\n"
+
+
+def test_decode_comments_and_no_done(
+    capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path
+) -> None:
+    source = tmp_path / "s.sse"
+    source.write_bytes(b": ping\nid: 3\nretry: 50\ndata: [DONE]\n\n")
+    status, out, _ = run(["decode", "--comments", "--no-done", str(source)], capsysbinary)
+    assert status == 0
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {"comment": "ping"},
+        {"event": "message", "data": "[DONE]", "id": "3", "retry": 50},
+    ]
+
+
+def test_custom_sentinel(capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path) -> None:
+    source = tmp_path / "s.sse"
+    source.write_bytes(b"data: [DONE]\n\ndata: END\n\n")
+    status, out, _ = run(["decode", "--done-sentinel", "END", str(source)], capsysbinary)
+    assert status == 0
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {"event": "message", "data": "[DONE]", "id": "", "retry": None},
+        {"done": True},
+    ]
+
+
+def test_limit_error_keeps_earlier_events(
+    capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path
+) -> None:
+    source = tmp_path / "s.sse"
+    source.write_bytes(b"data: ok\n\ndata: " + b"x" * 100 + b"\n\n")
+    status, out, err = run(["decode", "--max-line-size", "50", str(source)], capsysbinary)
+    assert status == 1
+    assert [json.loads(line)["data"] for line in out.splitlines()] == ["ok"]
+    assert err.startswith("sseio: error: line size of at least")
+    assert "max_line_size=50" in err
+
+
+def test_missing_file(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    status, out, err = run(["decode", "/nonexistent/stream.sse"], capsysbinary)
+    assert status == 2
+    assert out == ""
+    assert "cannot open /nonexistent/stream.sse" in err
+
+
+def test_bad_limit_is_a_usage_error(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    status, _, err = run(["decode", "--max-line-size", "0", str(EXAMPLE)], capsysbinary)
+    assert status == 1
+    assert "max_line_size must be a positive integer" in err
+
+
+def test_no_command_shows_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([])
+    assert exit_info.value.code == 2
+    assert "usage: sseio" in capsys.readouterr().err
+
+
+def _sseio(*args: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "sseio", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+
+def test_stdin_items_appear_as_soon_as_complete() -> None:
+    """The first event is printed while stdin is still open, before more input arrives."""
+    proc = _sseio("decode", "-")
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    timer = threading.Timer(20, proc.kill)  # never hang the suite
+    timer.start()
+    try:
+        proc.stdin.write(b"data: first\n\n")
+        proc.stdin.flush()
+        first = json.loads(proc.stdout.readline())
+        assert first["data"] == "first"
+        proc.stdin.write(b"data: second\r\rdata: [DONE]\n\n")
+        proc.stdin.close()
+        rest = [json.loads(line) for line in proc.stdout.read().splitlines()]
+        assert rest == [
+            {"event": "message", "data": "second", "id": "", "retry": None},
+            {"done": True},
+        ]
+        assert proc.wait() == 0
+    finally:
+        timer.cancel()
+        proc.kill()
+        proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_broken_pipe_is_quiet() -> None:
+    """``sseio decode | head -1``: the reader leaving early is not a traceback."""
+    proc = _sseio("decode", "--raw", "-")
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    proc.stdout.close()
+    try:
+        proc.stdin.write(b"data: x\n\n" * 20000)
+        proc.stdin.flush()
+    except BrokenPipeError:
+        pass
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.close()
+    assert proc.wait(timeout=20) in (0, 1)
+    assert b"Traceback" not in proc.stderr.read()
+    proc.stderr.close()
