@@ -258,7 +258,8 @@ _GATHER_LIMIT = 64 * 1024
 A read with no CR and no LF completes no line, so feeding it later, joined to
 the next read, gives the same items at the same moments (the decoder is blind
 to chunking) and saves a decoder call per small read.  At most this many bytes
-plus one read are held back from the decoder's limit checks.
+(or ``max_line_size``, if smaller) plus one read are held back from the
+decoder, so a line over the limit is still reported at once, give or take a read.
 """
 
 
@@ -274,6 +275,7 @@ def iter_sse(
     """
     decoder: SSEDecoder[Any] = SSEDecoder(**decoder_options)
     feed = decoder.feed
+    gather_limit = min(_GATHER_LIMIT, decoder.max_line_size)
     held: list[bytes | bytearray | memoryview] = []
     held_size = 0
     try:
@@ -288,10 +290,12 @@ def iter_sse(
             else:
                 held.append(chunk)
                 held_size += len(chunk)
-                if held_size > _GATHER_LIMIT:
+                if held_size > gather_limit:
                     feed(b"".join(held))  # completes nothing; checks the line limit
                     held = []
                     held_size = 0
+        if held:
+            feed(b"".join(held))  # completes nothing; a line over the limit still raises
     except LimitExceeded as exc:
         received, exc.events = exc.events, []
         yield from received
@@ -305,6 +309,7 @@ async def aiter_sse(
     """Async twin of ``iter_sse`` (``httpx`` ``aiter_bytes()``, aiohttp ``iter_any()``...)."""
     decoder: SSEDecoder[Any] = SSEDecoder(**decoder_options)
     feed = decoder.feed
+    gather_limit = min(_GATHER_LIMIT, decoder.max_line_size)
     held: list[bytes | bytearray | memoryview] = []
     held_size = 0
     try:
@@ -320,10 +325,12 @@ async def aiter_sse(
             else:
                 held.append(chunk)
                 held_size += len(chunk)
-                if held_size > _GATHER_LIMIT:
+                if held_size > gather_limit:
                     feed(b"".join(held))  # completes nothing; checks the line limit
                     held = []
                     held_size = 0
+        if held:
+            feed(b"".join(held))  # completes nothing; a line over the limit still raises
     except LimitExceeded as exc:
         received, exc.events = exc.events, []
         for item in received:

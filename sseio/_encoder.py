@@ -29,9 +29,10 @@ def _utf8(text: str, what: str) -> bytes:
 
 
 def _single_line(text: str, what: str) -> bytes:
-    if "\n" in text or "\r" in text:
+    raw = _utf8(text, what)
+    if b"\n" in raw or b"\r" in raw:
         raise EncodeError(f"{what} must not contain CR or LF: {text!r}")
-    return _utf8(text, what)
+    return raw
 
 
 def encode_event(
@@ -56,9 +57,10 @@ def encode_event(
     if event:
         parts.append(b"event: " + _single_line(event, "event") + b"\n")
     if id is not None:
-        if "\0" in id:
+        raw_id = _single_line(id, "id")
+        if b"\0" in raw_id:
             raise EncodeError(f"id must not contain NUL: {id!r}")
-        parts.append(b"id: " + _single_line(id, "id") + b"\n" if id else b"id\n")
+        parts.append(b"id: " + raw_id + b"\n" if raw_id else b"id\n")
     if retry is not None:
         if isinstance(retry, bool) or not isinstance(retry, int) or retry < 0:
             raise EncodeError(f"retry must be a non-negative int (milliseconds), got {retry!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import pickle
 import pkgutil
 from pathlib import Path
 
@@ -50,3 +51,10 @@ def test_error_tree() -> None:
     exc = sseio.LimitExceeded("max_line_size", 10, 11)
     assert (exc.limit_name, exc.limit, exc.size, exc.events) == ("max_line_size", 10, 11, [])
     assert str(exc) == "line size of at least 11 bytes exceeds max_line_size=10"
+
+
+def test_limit_exceeded_pickles() -> None:
+    exc = pickle.loads(pickle.dumps(sseio.LimitExceeded("max_event_size", 5, 9)))
+    assert isinstance(exc, sseio.LimitExceeded)
+    assert (exc.limit_name, exc.limit, exc.size) == ("max_event_size", 5, 9)
+    assert str(exc) == "event size of at least 9 bytes exceeds max_event_size=5"

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import sseio
+
 from sseio._cli import main
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "chat-stream.sse"
@@ -161,3 +163,52 @@ def test_broken_pipe_is_quiet() -> None:
     assert proc.wait(timeout=20) in (0, 1)
     assert b"Traceback" not in proc.stderr.read()
     proc.stderr.close()
+
+
+def test_python_dash_m_runs_the_same_main(monkeypatch: pytest.MonkeyPatch) -> None:
+    import runpy
+
+    monkeypatch.setattr(sys, "argv", ["sseio", "decode", "--raw", str(EXAMPLE)])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_module("sseio", run_name="__main__")
+    assert exit_info.value.code == 0
+
+
+@pytest.mark.parametrize(("error", "status"), [(KeyboardInterrupt, 130), (BrokenPipeError, 1)])
+def test_interrupt_and_closed_output_exit_quietly(
+    monkeypatch: pytest.MonkeyPatch,
+    capsysbinary: pytest.CaptureFixture[bytes],
+    error: type[BaseException],
+    status: int,
+) -> None:
+    def fail(_: object) -> int:
+        raise error
+
+    monkeypatch.setattr("sseio._cli._decode", fail)
+    if error is BrokenPipeError:
+        # main() points stdout at /dev/null; give it a descriptor of its own to do that to.
+        read_end, write_end = os.pipe()
+        monkeypatch.setattr(sys, "stdout", os.fdopen(write_end, "w"))
+        try:
+            assert main(["decode", str(EXAMPLE)]) == status
+        finally:
+            sys.stdout.close()
+            os.close(read_end)
+    else:
+        assert main(["decode", str(EXAMPLE)]) == status
+    assert b"Traceback" not in capsysbinary.readouterr().err
+
+
+def test_dash_reads_standard_input_unbuffered(
+    monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    with EXAMPLE.open("rb") as stdin:
+        monkeypatch.setattr(sys, "stdin", stdin)
+        status, out, _ = run(["decode", "--raw", "-"], capsysbinary)
+    assert status == 0
+    assert out == "".join(
+        f"{item.data}\n"
+        for item in sseio.iter_sse([EXAMPLE.read_bytes()])
+        if isinstance(item, sseio.ServerSentEvent)
+    )
+    assert len(out.splitlines()) == 27

@@ -84,6 +84,8 @@ def test_message_type_is_not_written() -> None:
         ({"data": "\ud800"}, "data is not valid unicode"),
         ({"event": "\udfff"}, "event is not valid unicode"),
         ({"comment": "\ud800"}, "comment is not valid unicode"),
+        ({"event": 5}, "event must be a str"),
+        ({"id": 7}, "id must be a str"),
     ],
 )
 def test_invalid_fields_are_refused(kwargs: dict[str, object], message: str) -> None:
