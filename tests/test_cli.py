@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 import sseio
-
 from sseio._cli import main
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "chat-stream.sse"
