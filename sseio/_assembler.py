@@ -116,20 +116,8 @@ class FieldRules:
             name = line[:colon]
             value = line[colon + 2 :] if line[colon + 1 : colon + 2] == b" " else line[colon + 1 :]
         if name == b"data":
-            data = self._data
-            if data is None:
-                size = len(value)
-                data = value
-            else:
-                size = len(data) + 1 + len(value)
-                if type(data) is bytes:
-                    data = bytearray(data)
-                data += b"\n"
-                data += value
-            if size > self._max_event_size:
-                self._data = None
-                raise LimitExceeded("max_event_size", self._max_event_size, size)
-            self._data = data
+            self._append_data(value)
+            return
         elif name == b"event":
             self._event_type = value
         elif name == b"id":
@@ -142,6 +130,24 @@ class FieldRules:
             self._retry = self._block_retry = parse_retry(value)
         else:
             return
+        self._idle = False
+
+    def _append_data(self, value: bytes) -> None:
+        """The ``data`` field step: add a line to the data buffer, within ``max_event_size``."""
+        data = self._data
+        if data is None:
+            size = len(value)
+            data = value
+        else:
+            size = len(data) + 1 + len(value)
+            if type(data) is bytes:
+                data = bytearray(data)
+            data += b"\n"
+            data += value
+        if size > self._max_event_size:
+            self._data = None
+            raise LimitExceeded("max_event_size", self._max_event_size, size)
+        self._data = data
         self._idle = False
 
     def _check_open(self) -> None:
@@ -165,16 +171,23 @@ class FieldRules:
 
     def _dispatch(self, out: list[Item]) -> None:
         """The empty-line step: update the last event ID and deliver the block's event."""
+        if self._data is None:
+            self._last_event_id = self._id_buffer
+            self._event_type = b""
+            self._block_retry = None
+            self._idle = True
+        else:
+            self._dispatch_text(self._data.decode("utf-8", "replace"), out)
+
+    def _dispatch_text(self, text: str, out: list[Item]) -> None:
+        """The empty-line step for a block whose data, already decoded, is ``text``."""
         self._last_event_id = self._id_buffer
-        data = self._data
-        if data is not None:
-            text = data.decode("utf-8", "replace")
-            if text == self._done:
-                out.append(DONE)
-            else:
-                kind = self._event_type.decode("utf-8", "replace") if self._event_type else ""
-                out.append(make_event(kind or "message", text, self._id_buffer, self._block_retry))
-            self._data = None
+        if text == self._done:
+            out.append(DONE)
+        else:
+            kind = self._event_type.decode("utf-8", "replace") if self._event_type else ""
+            out.append(make_event(kind or "message", text, self._id_buffer, self._block_retry))
+        self._data = None
         self._event_type = b""
         self._block_retry = None
         self._idle = True

@@ -107,7 +107,7 @@ class SSEDecoder(LineSplitter, FieldRules, Generic[T]):
                 return self._feed(b"")
             return []
         elif self._tail or data[-1] != 10:
-            if self._tail_size > _BIG_LINE and self._idle:
+            if self._tail_size > _BIG_LINE and self._data is None:
                 return self._finish_big_line(data)
             block = self._split(data)
         else:
@@ -160,9 +160,9 @@ class SSEDecoder(LineSplitter, FieldRules, Generic[T]):
             first = pieces[0]
             del pieces[0]
             if not pieces:
-                self._lines_of(first[:-1], out)
+                self._apply(first[:-1], out)
                 return
-            self._lines_of(first, out)
+            self._apply(first, out)
             self._dispatch(out)
         last = None
         if block[-2:] == b"\n\n":  # the last piece is a whole event too
@@ -180,7 +180,7 @@ class SSEDecoder(LineSplitter, FieldRules, Generic[T]):
                         # Only data lines: their values joined by LF, in one C call.
                         value = value.replace(_LF_DATA, b"\n")
                     else:
-                        self._lines_of(b"data: " + value, out)
+                        self._apply(b"data: " + value, out)
                         self._dispatch(out)
                         event_id = self._last_event_id
                         continue
@@ -193,10 +193,10 @@ class SSEDecoder(LineSplitter, FieldRules, Generic[T]):
                 else:
                     out.append(_new_tuple(ServerSentEvent, ("message", text, event_id, None)))
         if last is not None:
-            self._lines_of(b"data: " + last[:-1], out)
+            self._apply(b"data: " + last[:-1], out)
 
     def _finish_big_line(self, data: bytes) -> list[Any]:
-        """A read ends a long pending line: if it is a one-line event, decode it at once.
+        """A read ends a long pending ``data:`` line that ends its event: decode it at once.
 
         Joining the pieces once and decoding the value through a memoryview
         saves the copies the general path makes, which dominate for
@@ -215,11 +215,9 @@ class SSEDecoder(LineSplitter, FieldRules, Generic[T]):
         self._tail_size = 0
         with memoryview(line) as view:
             text = str(view[6:], "utf-8", "replace")
-        items: list[Any] = [
-            DONE
-            if text == self._done
-            else _new_tuple(ServerSentEvent, ("message", text, self._last_event_id, None))
-        ]
+        del line
+        items: list[Any] = []
+        self._dispatch_text(text, items)
         try:
             items += self._feed(self._split(data[end + 2 :]))
         except LimitExceeded as exc:
@@ -230,7 +228,7 @@ class SSEDecoder(LineSplitter, FieldRules, Generic[T]):
     def _pieces_checked(self, pieces: list[bytes], out: list[Any]) -> None:
         """The middle pieces of a block too big to skip the limit checks: each one in full."""
         for value in pieces:
-            self._lines_of(b"data: " + value, out)
+            self._apply(b"data: " + value, out)
             self._dispatch(out)
 
     def close(self) -> list[T]:
@@ -238,18 +236,53 @@ class SSEDecoder(LineSplitter, FieldRules, Generic[T]):
         self._end()
         return []
 
-    def _lines_of(self, text: bytes, out: list[Any]) -> None:
-        """Apply each LF-separated line of ``text``, enforcing the line limit."""
+    def _apply(self, text: bytes, out: list[Any]) -> None:
+        """Apply LF-separated lines (``text`` has no final line end), blank lines included.
+
+        Each stretch between blank lines goes to ``_apply_event``; a text longer
+        than the line limit is checked line by line instead.
+        """
         limit = self.max_line_size
-        if len(text) <= limit:
+        if len(text) > limit:
             for line in text.split(b"\n"):
-                self._line(line, out)
+                if len(line) <= limit:
+                    self._line(line, out)
+                elif not self.ignorable(line):
+                    raise LimitExceeded("max_line_size", limit, len(line))
             return
-        for line in text.split(b"\n"):
-            if len(line) <= limit:
+        stretches = text.split(b"\n\n")
+        self._apply_event(stretches[0], out)
+        for stretch in stretches[1:]:
+            self._dispatch(out)
+            self._apply_event(stretch, out)
+
+    def _apply_event(self, text: bytes, out: list[Any]) -> None:
+        """Apply lines with no blank line among them (no line over the line limit).
+
+        When the lines end in a run of ``data: `` lines, the run's values join
+        the data buffer with one ``replace``; the lines before it (``event``,
+        ``id``, comments...) and any other text go one by one.
+        """
+        if text[-1:] == b"\n":  # ends with an empty line
+            self._apply_event(text[:-1], out)
+            self._dispatch(out)
+            return
+        if text[:6] == b"data: ":
+            start = 0
+        else:
+            start = text.find(_LF_DATA) + 1
+            for line in (text[: start - 1] if start else text).split(b"\n"):
                 self._line(line, out)
-            elif not self.ignorable(line):
-                raise LimitExceeded("max_line_size", limit, len(line))
+            if not start:
+                return
+        run = text[start:] if start else text
+        value = run[6:].replace(_LF_DATA, b"\n")
+        # Each replacement removed 6 bytes; if there was one per LF, all were data lines.
+        if len(run) - 6 - len(value) == 6 * value.count(10):
+            self._append_data(value)
+        else:
+            for line in run.split(b"\n"):
+                self._line(line, out)
 
 
 _GATHER_LIMIT = 64 * 1024
