@@ -89,6 +89,7 @@ class SSEDecoder(LineSplitter, FieldRules, Generic[T]):
         LineSplitter.__init__(self, max_line_size, self.ignorable)
         # A block no longer than this needs no per-line limit check.
         self._fast_limit = min(max_line_size, max_event_size)
+        self._line_scan = self._fast_limit + 1  # an LF found before this ends a line in limits
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[T]:
         """Return every item this chunk completed, in stream order."""
@@ -98,6 +99,8 @@ class SSEDecoder(LineSplitter, FieldRules, Generic[T]):
             if self._failed:
                 self._check_open()
             block = self._split(data)
+            if not self._quiet:
+                return self._feed(block)
         elif 10 not in data:
             # A small read inside a line: it only extends the pending line.
             self._tail.append(data)
@@ -110,14 +113,15 @@ class SSEDecoder(LineSplitter, FieldRules, Generic[T]):
             if self._tail_size > _BIG_LINE and self._data is None:
                 return self._finish_big_line(data)
             block = self._split(data)
+            if not self._quiet:
+                return self._feed(block)
         else:
             block = data
+        # The first LF, searched for only as far as the limits allow, ends the block.
         if (
             self._idle
-            and self._quiet
-            and block.find(10) == len(block) - 2
+            and block.find(10, 0, self._line_scan) == len(block) - 2
             and block[:6] == b"data: "
-            and len(block) <= self._fast_limit
         ):
             # The block is one one-line event: the shape of most LLM reads.
             value = block[6:-2]
