@@ -22,6 +22,7 @@ from ._decoder import SSEDecoder
 from ._errors import LimitExceeded, SSEError
 from ._events import Comment, Done, Item
 from ._lines import DEFAULT_MAX_LINE_SIZE
+from ._version import __version__
 
 __all__ = ["main"]
 
@@ -61,8 +62,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from . import __version__
-
     return f"sseio {__version__}"
 
 

@@ -4,8 +4,13 @@ Every exception sseio raises on purpose is an ``SSEError``.  The subclasses say
 whose fault it was, so callers can decide what to do without parsing messages:
 
 - ``UsageError``: the caller misused the API (bad argument, closed decoder);
-- ``ProtocolError``: the remote peer broke SSE framing, including going over a
-  configured limit (``LimitExceeded``);
+- ``ProtocolError``: the remote peer broke SSE or HTTP framing, including going
+  over a configured limit (``LimitExceeded``, ``RemoteProtocolError``,
+  ``TooManyRedirects``);
+- ``ResponseError``: the answer was valid HTTP but not a usable event stream
+  (status, content type); it carries the status, headers and the error body;
+- ``TransportError``: the connection failed (``ConnectError``, ``ReadError``,
+  ``WriteError``) or timed out (``TransportTimeout`` and its kinds);
 
 Messages are short, lowercase and show the offending value or numbers.
 """
@@ -14,7 +19,25 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["EncodeError", "LimitExceeded", "ProtocolError", "SSEError", "UsageError"]
+__all__ = [
+    "ConnectError",
+    "ConnectTimeout",
+    "EncodeError",
+    "EventTimeout",
+    "LimitExceeded",
+    "ProtocolError",
+    "ReadError",
+    "ReadTimeout",
+    "RemoteProtocolError",
+    "ResponseError",
+    "SSEError",
+    "TooManyRedirects",
+    "TransportError",
+    "TransportTimeout",
+    "UsageError",
+    "WriteError",
+    "WriteTimeout",
+]
 
 
 class SSEError(Exception):
@@ -55,3 +78,82 @@ class LimitExceeded(ProtocolError):
 
     def __reduce__(self) -> tuple[type[LimitExceeded], tuple[str, int, int]]:
         return (type(self), (self.limit_name, self.limit, self.size))
+
+
+class RemoteProtocolError(ProtocolError):
+    """The server broke HTTP/1.1 (malformed status line, headers or body framing)."""
+
+
+class TooManyRedirects(ProtocolError):
+    """More redirects in a row than ``max_redirects`` allows."""
+
+
+class ResponseError(SSEError):
+    """The server answered, but not with an event stream (status other than 200, or
+    a content type other than ``text/event-stream``).
+
+    ``status_code``, ``headers`` (a list of ``(name, value)`` string pairs, names
+    lowercase), ``content_type``, ``body`` (the first bytes of the body, up to a
+    bound) and ``json`` (the body parsed as JSON when it is JSON, else ``None``)
+    say what the server sent; ``message`` is the error message found in a JSON
+    body (``{"error": {"message": ...}}`` and the like), if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        headers: list[tuple[str, str]],
+        content_type: str,
+        body: bytes,
+        json: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.headers = headers
+        self.content_type = content_type
+        self.body = body
+        self.json = json
+
+    def header(self, name: str) -> str | None:
+        """The first value of a response header, or ``None``."""
+        name = name.lower()
+        return next((value for key, value in self.headers if key == name), None)
+
+
+class TransportError(SSEError):
+    """The connection to the server failed; ``__cause__`` holds the underlying error."""
+
+
+class ConnectError(TransportError):
+    """Could not connect (DNS, refused, unreachable, TLS handshake, bad certificate)."""
+
+
+class ReadError(TransportError):
+    """The connection broke while reading."""
+
+
+class WriteError(TransportError):
+    """The connection broke while writing the request."""
+
+
+class TransportTimeout(TransportError):
+    """A configured time limit ran out (see ``sseio.Timeout``)."""
+
+
+class ConnectTimeout(TransportTimeout, ConnectError):
+    """Connecting (and the TLS handshake) took longer than ``Timeout.connect``."""
+
+
+class ReadTimeout(TransportTimeout, ReadError):
+    """No byte arrived for ``Timeout.read`` seconds."""
+
+
+class WriteTimeout(TransportTimeout, WriteError):
+    """Sending the request took longer than ``Timeout.write``."""
+
+
+class EventTimeout(TransportTimeout):
+    """No event was dispatched for ``Timeout.event`` seconds (keepalive comments
+    do not count): the server is alive but the stream is stuck."""

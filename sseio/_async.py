@@ -1,0 +1,296 @@
+"""Async adapter: event streams over anyio sockets, on asyncio and trio alike.
+
+``aconnect_sse`` opens a stream and yields an ``AsyncEventSource``; iterating
+it gives events until ``[DONE]`` (``source.done``), and reconnects as its
+``Reconnect`` policy says when the stream ends or breaks.  This module only
+moves bytes, waits and maps exceptions: what to send, how to read a response,
+when to reconnect and how to decode all come from the pure modules, shared
+with the blocking twin in ``_sync.py``.  Every anyio, ssl and OSError
+exception becomes an sseio error chained to its cause.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import anyio.abc
+
+from ._client import SourceState, read_budget
+from ._errors import (
+    ConnectError,
+    ConnectTimeout,
+    EventTimeout,
+    ReadError,
+    ReadTimeout,
+    SSEError,
+    WriteError,
+    WriteTimeout,
+)
+from ._events import Comment, ServerSentEvent
+from ._http import (
+    DEFAULT_MAX_REDIRECTS,
+    ERROR_BODY_LIMIT,
+    Exchange,
+    Request,
+    Response,
+    check_response,
+    error_from_response,
+    redirect,
+)
+from ._reconnect import DEFAULT_TIMEOUT, Reconnect, Timeout
+from ._ssl import ssl_context as make_ssl_context
+
+__all__ = ["AsyncEventSource", "aconnect_sse"]
+
+_READ_SIZE = 64 * 1024
+_IO_ERRORS = (OSError, ssl.SSLError, anyio.BrokenResourceError, anyio.ClosedResourceError)
+
+
+class AsyncEventSource:
+    """An open event stream: ``async for event in source`` (see ``aconnect_sse``)."""
+
+    def __init__(
+        self,
+        state: SourceState,
+        *,
+        timeout: Timeout,
+        ssl_context: ssl.SSLContext | None,
+        verify: bool,
+        max_redirects: int,
+    ) -> None:
+        self._state = state
+        self._timeout = timeout
+        self._ssl_context = ssl_context
+        self._verify = verify
+        self._max_redirects = max_redirects
+        self._stream: anyio.abc.ByteStream | None = None
+        self._exchange: Exchange | None = None
+        self._pending: list[ServerSentEvent | Comment] = []
+        self._last_event_at = 0.0
+        self._closed = False
+
+    @property
+    def response(self) -> Response | None:
+        """The response head of the current connection."""
+        return self._state.response
+
+    @property
+    def last_event_id(self) -> str:
+        return self._state.last_event_id
+
+    @property
+    def retry(self) -> int | None:
+        """The reconnection time (ms) the server asked for, if it did."""
+        return self._state.retry
+
+    @property
+    def done(self) -> bool:
+        """Whether the stream ended with the ``[DONE]`` sentinel."""
+        return self._state.done
+
+    async def __aenter__(self) -> AsyncEventSource:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection; iteration ends and no reconnect follows."""
+        self._closed = True
+        await self._drop()
+
+    def __aiter__(self) -> AsyncIterator[ServerSentEvent | Comment]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[ServerSentEvent | Comment]:
+        while not self._closed:
+            if self._stream is None:
+                await self.open()
+            error: SSEError | None = None
+            try:
+                while True:
+                    items, self._pending = self._pending, []
+                    for item in items:
+                        yield item
+                    if self._state.done or self._closed:
+                        await self._drop()
+                        return
+                    exchange = self._exchange
+                    if exchange is None or exchange.ended:
+                        break
+                    body = exchange.receive(await self._read())
+                    self._pending = self._state.feed(body) if body else []
+                    if self._pending and any(type(i) is ServerSentEvent for i in self._pending):
+                        self._last_event_at = anyio.current_time()
+            except SSEError as exc:
+                error = exc
+            await self._drop()
+            delay = self._state.decide(error, now=anyio.current_time(), wall_clock=time.time())
+            if delay is None or self._closed:
+                if error is not None:
+                    raise error
+                return
+            await anyio.sleep(delay)
+
+    async def open(self) -> None:
+        """Connect (following redirects), retrying as the policy allows; raises on failure."""
+        while True:
+            try:
+                await self._connect()
+                return
+            except SSEError as exc:
+                delay = self._state.decide(exc, now=anyio.current_time(), wall_clock=time.time())
+                if delay is None:
+                    raise
+                await anyio.sleep(delay)
+
+    async def _connect(self) -> None:
+        request = self._state.next_request()
+        hops = 0
+        while True:
+            stream = await self._dial(request)
+            try:
+                exchange = Exchange(request)
+                await self._send(stream, exchange.request_bytes())
+                body = b""
+                while exchange.response is None:
+                    body += exchange.receive(await self._receive(stream, self._timeout.read))
+                response = exchange.response
+                follow = redirect(request, response, hops, self._max_redirects)
+                if follow is None and not check_response(response):
+                    body = await self._error_body(stream, exchange, body)
+                    raise error_from_response(response, body)
+            except BaseException:
+                await anyio.aclose_forcefully(stream)
+                raise
+            if follow is None:
+                break
+            await anyio.aclose_forcefully(stream)
+            request, hops = follow, hops + 1
+        self._stream, self._exchange = stream, exchange
+        self._state.opened(response, anyio.current_time())
+        self._last_event_at = anyio.current_time()
+        self._pending = self._state.feed(body) if body else []
+
+    async def _dial(self, request: Request) -> anyio.abc.ByteStream:
+        tls = request.scheme == "https"
+        context = make_ssl_context(self._ssl_context, self._verify) if tls else None
+        try:
+            with anyio.fail_after(self._timeout.connect):
+                if context is None:
+                    return await anyio.connect_tcp(request.host, request.port)
+                return await anyio.connect_tcp(
+                    request.host,
+                    request.port,
+                    ssl_context=context,
+                    tls_hostname=request.host,
+                    tls_standard_compatible=False,
+                )
+        except TimeoutError as exc:
+            raise ConnectTimeout(
+                f"connecting to {request.host}:{request.port} took over {self._timeout.connect}s"
+            ) from exc
+        except _IO_ERRORS as exc:
+            raise ConnectError(f"cannot connect to {request.host}:{request.port}: {exc}") from exc
+
+    async def _send(self, stream: anyio.abc.ByteStream, data: bytes) -> None:
+        try:
+            with anyio.fail_after(self._timeout.write):
+                await stream.send(data)
+        except TimeoutError as exc:
+            raise WriteTimeout(f"sending the request took over {self._timeout.write}s") from exc
+        except _IO_ERRORS as exc:
+            raise WriteError(f"connection broke while sending the request: {exc}") from exc
+
+    async def _receive(self, stream: anyio.abc.ByteStream, wait: float | None) -> bytes:
+        try:
+            with anyio.fail_after(wait):
+                return await stream.receive(_READ_SIZE)
+        except anyio.EndOfStream:
+            return b""
+        except TimeoutError as exc:
+            raise ReadTimeout(f"no data from the server for {wait}s") from exc
+        except _IO_ERRORS as exc:
+            raise ReadError(f"connection broke while reading: {exc}") from exc
+
+    async def _read(self) -> bytes:
+        assert self._stream is not None
+        wait, for_event = read_budget(self._timeout, anyio.current_time(), self._last_event_at)
+        try:
+            return await self._receive(self._stream, wait)
+        except ReadTimeout as exc:
+            if for_event:
+                raise EventTimeout(f"no event for {self._timeout.event}s") from exc.__cause__
+            raise
+
+    async def _error_body(
+        self, stream: anyio.abc.ByteStream, exchange: Exchange, body: bytes
+    ) -> bytes:
+        """Read what an error response says, up to a bound; a failure keeps what arrived."""
+        try:
+            while not exchange.ended and len(body) < ERROR_BODY_LIMIT:
+                body += exchange.receive(await self._receive(stream, self._timeout.read))
+        except SSEError:
+            pass
+        return body[:ERROR_BODY_LIMIT]
+
+    async def _drop(self) -> None:
+        stream, self._stream, self._exchange = self._stream, None, None
+        if stream is not None:
+            await anyio.aclose_forcefully(stream)
+
+
+@asynccontextmanager
+async def aconnect_sse(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
+    json: Any = None,
+    content: bytes | str | None = None,
+    timeout: Timeout = DEFAULT_TIMEOUT,
+    reconnect: Reconnect | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    verify: bool = True,
+    last_event_id: str = "",
+    comments: bool = False,
+    done_sentinel: str | None = "[DONE]",
+    max_redirects: int = DEFAULT_MAX_REDIRECTS,
+    **decoder_limits: int,
+) -> AsyncIterator[AsyncEventSource]:
+    """Open an event stream; yields the ``AsyncEventSource`` once the server answered
+    200 with ``text/event-stream``.
+
+    A non-stream answer raises ``ResponseError`` (status, headers, body); a
+    connection failure a ``TransportError``.  ``reconnect`` (a ``Reconnect``
+    policy; default: reconnect like an EventSource, up to 10 attempts in a row)
+    also covers the first connection.  ``max_line_size`` and ``max_event_size``
+    go to the decoder.
+    """
+    state = SourceState.for_call(
+        method,
+        url,
+        headers=headers,
+        json=json,
+        content=content,
+        reconnect=reconnect,
+        last_event_id=last_event_id,
+        decoder_options={"comments": comments, "done_sentinel": done_sentinel, **decoder_limits},
+    )
+    source = AsyncEventSource(
+        state,
+        timeout=timeout,
+        ssl_context=ssl_context,
+        verify=verify,
+        max_redirects=max_redirects,
+    )
+    try:
+        await source.open()
+        yield source
+    finally:
+        await source.aclose()

@@ -1,0 +1,126 @@
+"""The state of an event source between I/O calls, shared by both adapters.
+
+``SourceState`` holds what survives reconnects (the request, the last event
+ID, the reconnection time, the reconnect count) and what belongs to the
+current connection (the decoder, the response).  The async and blocking
+adapters call it in the same order: ``next_request()`` before connecting,
+``opened()`` once a response opens a stream, ``feed()`` with each piece of
+body, ``decide()`` when the stream ended or failed.  A partial event left at
+a disconnect is discarded with its decoder; the last event ID carries over,
+so a server that honours ``Last-Event-ID`` delivers each event once.
+
+``read_budget`` turns the time limits into the wait for the next read; it is
+where ``Timeout.event`` (time since the last dispatched event) meets
+``Timeout.read`` (time since the last byte).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from ._decoder import SSEDecoder
+from ._events import Comment, Done, ServerSentEvent
+from ._http import Request, Response, prepare_request
+from ._reconnect import Reconnect, ReconnectState, Timeout
+
+__all__ = ["SourceState", "read_budget"]
+
+
+class SourceState:
+    """One event source's state across connections (see module doc)."""
+
+    def __init__(
+        self,
+        request: Request,
+        *,
+        reconnect: Reconnect,
+        last_event_id: str,
+        decoder_options: dict[str, Any],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.request = request
+        self.last_event_id = last_event_id
+        self.retry: int | None = None
+        self.done = False
+        self.response: Response | None = None
+        self.policy = ReconnectState(reconnect, rng)
+        self._decoder_options = decoder_options
+        self._decoder: SSEDecoder[Any] | None = None
+
+    @classmethod
+    def for_call(
+        cls,
+        method: str,
+        url: str,
+        *,
+        headers: Any,
+        json: Any,
+        content: bytes | str | None,
+        reconnect: Reconnect | None,
+        last_event_id: str,
+        decoder_options: dict[str, Any],
+    ) -> SourceState:
+        """The state for a ``connect_sse`` / ``aconnect_sse`` call (arguments validated)."""
+        request = prepare_request(
+            method, url, headers=headers, json=json, content=content, last_event_id=last_event_id
+        )
+        return cls(
+            request,
+            reconnect=Reconnect() if reconnect is None else reconnect,
+            last_event_id=last_event_id,
+            decoder_options=decoder_options,
+        )
+
+    def next_request(self) -> Request:
+        """The request for the next connection, with ``Last-Event-ID`` as it stands."""
+        return self.request.with_header("Last-Event-ID", self.last_event_id or None)
+
+    def opened(self, response: Response, now: float) -> None:
+        """A response opened the stream: start a fresh decoder that carries the state on."""
+        self.response = response
+        self._decoder = SSEDecoder(
+            **self._decoder_options, last_event_id=self.last_event_id, retry=self.retry
+        )
+        self.policy.connected(now)
+
+    def feed(self, body: bytes) -> list[ServerSentEvent | Comment]:
+        """Items completed by a piece of body; the sentinel sets ``done`` and ends the list."""
+        decoder = self._decoder
+        if decoder is None:
+            return []
+        items = decoder.feed(body)
+        self.last_event_id = decoder.last_event_id
+        self.retry = decoder.retry
+        for index, item in enumerate(items):
+            if type(item) is Done:
+                self.done = True
+                self._decoder = None
+                return items[:index]
+        return items
+
+    def decide(self, error: BaseException | None, *, now: float, wall_clock: float) -> float | None:
+        """After the stream ended (``error`` None) or failed: seconds to wait, or ``None``."""
+        started = self.response is not None
+        self._decoder = None
+        self.response = None
+        if self.done:
+            return None
+        return self.policy.decide(
+            error,
+            now=now,
+            wall_clock=wall_clock,
+            retry_ms=self.retry,
+            has_body=bool(self.request.body),
+            response_started=started,
+        )
+
+
+def read_budget(timeout: Timeout, now: float, last_event_at: float) -> tuple[float | None, bool]:
+    """How long the next read may wait, and whether running out means an event timeout."""
+    if timeout.event is None:
+        return timeout.read, False
+    left = max(last_event_at + timeout.event - now, 0.0)
+    if timeout.read is None or left < timeout.read:
+        return left, True
+    return timeout.read, False

@@ -1,0 +1,274 @@
+"""Blocking adapter: event streams over plain sockets, the twin of ``_async.py``.
+
+``connect_sse`` opens a stream and yields an ``EventSource``; iterating it
+gives events until ``[DONE]`` (``source.done``), and reconnects as its
+``Reconnect`` policy says when the stream ends or breaks.  This module only
+moves bytes, waits and maps exceptions; everything else comes from the pure
+modules it shares with ``_async.py``, which it mirrors method for method.
+Every ssl and OSError exception becomes an sseio error chained to its cause.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from ._client import SourceState, read_budget
+from ._errors import (
+    ConnectError,
+    ConnectTimeout,
+    EventTimeout,
+    ReadError,
+    ReadTimeout,
+    SSEError,
+    WriteError,
+    WriteTimeout,
+)
+from ._events import Comment, ServerSentEvent
+from ._http import (
+    DEFAULT_MAX_REDIRECTS,
+    ERROR_BODY_LIMIT,
+    Exchange,
+    Request,
+    Response,
+    check_response,
+    error_from_response,
+    redirect,
+)
+from ._reconnect import DEFAULT_TIMEOUT, Reconnect, Timeout
+from ._ssl import ssl_context as make_ssl_context
+
+__all__ = ["EventSource", "connect_sse"]
+
+_READ_SIZE = 64 * 1024
+
+
+class EventSource:
+    """An open event stream: ``for event in source`` (see ``connect_sse``)."""
+
+    def __init__(
+        self,
+        state: SourceState,
+        *,
+        timeout: Timeout,
+        ssl_context: ssl.SSLContext | None,
+        verify: bool,
+        max_redirects: int,
+    ) -> None:
+        self._state = state
+        self._timeout = timeout
+        self._ssl_context = ssl_context
+        self._verify = verify
+        self._max_redirects = max_redirects
+        self._sock: socket.socket | None = None
+        self._exchange: Exchange | None = None
+        self._pending: list[ServerSentEvent | Comment] = []
+        self._last_event_at = 0.0
+        self._closed = False
+
+    @property
+    def response(self) -> Response | None:
+        """The response head of the current connection."""
+        return self._state.response
+
+    @property
+    def last_event_id(self) -> str:
+        return self._state.last_event_id
+
+    @property
+    def retry(self) -> int | None:
+        """The reconnection time (ms) the server asked for, if it did."""
+        return self._state.retry
+
+    @property
+    def done(self) -> bool:
+        """Whether the stream ended with the ``[DONE]`` sentinel."""
+        return self._state.done
+
+    def __enter__(self) -> EventSource:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection; iteration ends and no reconnect follows."""
+        self._closed = True
+        self._drop()
+
+    def __iter__(self) -> Iterator[ServerSentEvent | Comment]:
+        return self._iterate()
+
+    def _iterate(self) -> Iterator[ServerSentEvent | Comment]:
+        while not self._closed:
+            if self._sock is None:
+                self.open()
+            error: SSEError | None = None
+            try:
+                while True:
+                    items, self._pending = self._pending, []
+                    yield from items
+                    if self._state.done or self._closed:
+                        self._drop()
+                        return
+                    exchange = self._exchange
+                    if exchange is None or exchange.ended:
+                        break
+                    body = exchange.receive(self._read())
+                    self._pending = self._state.feed(body) if body else []
+                    if self._pending and any(type(i) is ServerSentEvent for i in self._pending):
+                        self._last_event_at = time.monotonic()
+            except SSEError as exc:
+                error = exc
+            self._drop()
+            delay = self._state.decide(error, now=time.monotonic(), wall_clock=time.time())
+            if delay is None or self._closed:
+                if error is not None:
+                    raise error
+                return
+            time.sleep(delay)
+
+    def open(self) -> None:
+        """Connect (following redirects), retrying as the policy allows; raises on failure."""
+        while True:
+            try:
+                self._connect()
+                return
+            except SSEError as exc:
+                delay = self._state.decide(exc, now=time.monotonic(), wall_clock=time.time())
+                if delay is None:
+                    raise
+                time.sleep(delay)
+
+    def _connect(self) -> None:
+        request = self._state.next_request()
+        hops = 0
+        while True:
+            sock = self._dial(request)
+            try:
+                exchange = Exchange(request)
+                self._send(sock, exchange.request_bytes())
+                body = b""
+                while exchange.response is None:
+                    body += exchange.receive(self._receive(sock, self._timeout.read))
+                response = exchange.response
+                follow = redirect(request, response, hops, self._max_redirects)
+                if follow is None and not check_response(response):
+                    body = self._error_body(sock, exchange, body)
+                    raise error_from_response(response, body)
+            except BaseException:
+                sock.close()
+                raise
+            if follow is None:
+                break
+            sock.close()
+            request, hops = follow, hops + 1
+        self._sock, self._exchange = sock, exchange
+        self._state.opened(response, time.monotonic())
+        self._last_event_at = time.monotonic()
+        self._pending = self._state.feed(body) if body else []
+
+    def _dial(self, request: Request) -> socket.socket:
+        address = (request.host, request.port)
+        try:
+            sock = socket.create_connection(address, timeout=self._timeout.connect)
+            if request.scheme == "https":
+                context = make_ssl_context(self._ssl_context, self._verify)
+                try:
+                    sock = context.wrap_socket(sock, server_hostname=request.host)
+                except BaseException:
+                    sock.close()
+                    raise
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return sock
+        except TimeoutError as exc:
+            raise ConnectTimeout(
+                f"connecting to {request.host}:{request.port} took over {self._timeout.connect}s"
+            ) from exc
+        except OSError as exc:
+            raise ConnectError(f"cannot connect to {request.host}:{request.port}: {exc}") from exc
+
+    def _send(self, sock: socket.socket, data: bytes) -> None:
+        try:
+            sock.settimeout(self._timeout.write)
+            sock.sendall(data)
+        except TimeoutError as exc:
+            raise WriteTimeout(f"sending the request took over {self._timeout.write}s") from exc
+        except OSError as exc:
+            raise WriteError(f"connection broke while sending the request: {exc}") from exc
+
+    def _receive(self, sock: socket.socket, wait: float | None) -> bytes:
+        try:
+            sock.settimeout(wait)
+            return sock.recv(_READ_SIZE)
+        except TimeoutError as exc:
+            raise ReadTimeout(f"no data from the server for {wait}s") from exc
+        except OSError as exc:
+            raise ReadError(f"connection broke while reading: {exc}") from exc
+
+    def _read(self) -> bytes:
+        assert self._sock is not None
+        wait, for_event = read_budget(self._timeout, time.monotonic(), self._last_event_at)
+        try:
+            return self._receive(self._sock, wait)
+        except ReadTimeout as exc:
+            if for_event:
+                raise EventTimeout(f"no event for {self._timeout.event}s") from exc.__cause__
+            raise
+
+    def _error_body(self, sock: socket.socket, exchange: Exchange, body: bytes) -> bytes:
+        """Read what an error response says, up to a bound; a failure keeps what arrived."""
+        try:
+            while not exchange.ended and len(body) < ERROR_BODY_LIMIT:
+                body += exchange.receive(self._receive(sock, self._timeout.read))
+        except SSEError:
+            pass
+        return body[:ERROR_BODY_LIMIT]
+
+    def _drop(self) -> None:
+        sock, self._sock, self._exchange = self._sock, None, None
+        if sock is not None:
+            sock.close()
+
+
+@contextmanager
+def connect_sse(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
+    json: Any = None,
+    content: bytes | str | None = None,
+    timeout: Timeout = DEFAULT_TIMEOUT,
+    reconnect: Reconnect | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    verify: bool = True,
+    last_event_id: str = "",
+    comments: bool = False,
+    done_sentinel: str | None = "[DONE]",
+    max_redirects: int = DEFAULT_MAX_REDIRECTS,
+    **decoder_limits: int,
+) -> Iterator[EventSource]:
+    """Blocking twin of ``aconnect_sse``: yields an ``EventSource`` once the stream is open."""
+    state = SourceState.for_call(
+        method,
+        url,
+        headers=headers,
+        json=json,
+        content=content,
+        reconnect=reconnect,
+        last_event_id=last_event_id,
+        decoder_options={"comments": comments, "done_sentinel": done_sentinel, **decoder_limits},
+    )
+    source = EventSource(
+        state, timeout=timeout, ssl_context=ssl_context, verify=verify, max_redirects=max_redirects
+    )
+    try:
+        source.open()
+        yield source
+    finally:
+        source.close()
