@@ -6,7 +6,7 @@ the ``_modules`` behind it are private.
 """
 
 from ._assembler import DEFAULT_MAX_EVENT_SIZE, MAX_RETRY, EventAssembler
-from ._async import AsyncEventSource, aconnect_sse
+from ._async import AsyncClient, AsyncEventSource, aconnect_sse
 from ._decoder import SSEDecoder, aiter_sse, iter_sse
 from ._encoder import encode_comment, encode_event
 from ._errors import (
@@ -32,7 +32,7 @@ from ._events import Comment, Done, Item, ServerSentEvent
 from ._http import Response
 from ._lines import DEFAULT_MAX_LINE_SIZE, LineDecoder
 from ._reconnect import NO_RECONNECT, Reconnect, Timeout
-from ._sync import EventSource, connect_sse
+from ._sync import Client, EventSource, connect_sse
 from ._version import __version__
 
 __all__ = (
@@ -40,7 +40,9 @@ __all__ = (
     "DEFAULT_MAX_LINE_SIZE",
     "MAX_RETRY",
     "NO_RECONNECT",
+    "AsyncClient",
     "AsyncEventSource",
+    "Client",
     "Comment",
     "ConnectError",
     "ConnectTimeout",

@@ -20,7 +20,8 @@ from typing import Any
 import anyio
 import anyio.abc
 
-from ._client import SourceState, read_budget
+from ._assembler import DEFAULT_MAX_EVENT_SIZE
+from ._client import DRAIN_TIMEOUT, IdlePool, SourceState, join_url, merge_headers, read_budget
 from ._errors import (
     ConnectError,
     ConnectTimeout,
@@ -42,10 +43,11 @@ from ._http import (
     error_from_response,
     redirect,
 )
+from ._lines import DEFAULT_MAX_LINE_SIZE
 from ._reconnect import DEFAULT_TIMEOUT, Reconnect, Timeout
 from ._ssl import ssl_context as make_ssl_context
 
-__all__ = ["AsyncEventSource", "aconnect_sse"]
+__all__ = ["AsyncClient", "AsyncEventSource", "aconnect_sse"]
 
 _READ_SIZE = 64 * 1024
 _IO_ERRORS = (OSError, ssl.SSLError, anyio.BrokenResourceError, anyio.ClosedResourceError)
@@ -62,8 +64,10 @@ class AsyncEventSource:
         ssl_context: ssl.SSLContext | None,
         verify: bool,
         max_redirects: int,
+        pool: IdlePool[anyio.abc.ByteStream] | None = None,
     ) -> None:
         self._state = state
+        self._pool = pool
         self._timeout = timeout
         self._ssl_context = ssl_context
         self._verify = verify
@@ -118,6 +122,7 @@ class AsyncEventSource:
                     for item in items:
                         yield item
                     if self._state.done or self._closed:
+                        await self._drain()
                         await self._drop()
                         return
                     exchange = self._exchange
@@ -153,14 +158,10 @@ class AsyncEventSource:
         request = self._state.next_request()
         hops = 0
         while True:
-            stream = await self._dial(request)
+            stream, exchange, body = await self._request(request)
+            response = exchange.response
+            assert response is not None
             try:
-                exchange = Exchange(request)
-                await self._send(stream, exchange.request_bytes())
-                body = b""
-                while exchange.response is None:
-                    body += exchange.receive(await self._receive(stream, self._timeout.read))
-                response = exchange.response
                 follow = redirect(request, response, hops, self._max_redirects)
                 if follow is None and not check_response(response):
                     body = await self._error_body(stream, exchange, body)
@@ -176,6 +177,27 @@ class AsyncEventSource:
         self._state.opened(response, anyio.current_time())
         self._last_event_at = anyio.current_time()
         self._pending = self._state.feed(body) if body else []
+
+    async def _request(self, request: Request) -> tuple[anyio.abc.ByteStream, Exchange, bytes]:
+        """Send ``request`` and read its response head, on an idle pooled connection if
+        there is one (one that turns out stale is closed and the next one tried)."""
+        while True:
+            pooled = self._pool.take(request.origin) if self._pool is not None else None
+            stream = pooled or await self._dial(request)
+            try:
+                exchange = Exchange(request)
+                await self._send(stream, exchange.request_bytes())
+                body = b""
+                while exchange.response is None:
+                    body += exchange.receive(await self._receive(stream, self._timeout.read))
+                return stream, exchange, body
+            except SSEError:
+                await anyio.aclose_forcefully(stream)
+                if pooled is None:
+                    raise
+            except BaseException:
+                await anyio.aclose_forcefully(stream)
+                raise
 
     async def _dial(self, request: Request) -> anyio.abc.ByteStream:
         tls = request.scheme == "https"
@@ -239,10 +261,127 @@ class AsyncEventSource:
             pass
         return body[:ERROR_BODY_LIMIT]
 
+    async def _drain(self) -> None:
+        """After ``[DONE]``: read the rest of the body briefly, so the connection can be reused."""
+        stream, exchange = self._stream, self._exchange
+        if self._pool is None or stream is None or exchange is None:
+            return
+        with anyio.move_on_after(DRAIN_TIMEOUT):
+            try:
+                while not exchange.ended:
+                    exchange.receive(await self._receive(stream, DRAIN_TIMEOUT))
+            except SSEError:
+                pass
+
     async def _drop(self) -> None:
-        stream, self._stream, self._exchange = self._stream, None, None
+        """Let go of the connection: back to the pool when its body ended cleanly."""
+        stream, exchange = self._stream, self._exchange
+        self._stream = self._exchange = None
+        if stream is None:
+            return
+        if self._pool is not None and exchange is not None and exchange.reusable:
+            stream = self._pool.put(exchange.request.origin, stream)
         if stream is not None:
             await anyio.aclose_forcefully(stream)
+
+
+class AsyncClient:
+    """Streams with shared settings and a keep-alive connection pool per origin.
+
+    ``client.stream(method, url, ...)`` opens an ``AsyncEventSource`` (as
+    ``aconnect_sse`` does) with the client's ``base_url``, default headers,
+    timeouts, reconnect policy and TLS settings.  A connection whose body was
+    read to its end (after ``[DONE]`` the rest of the body is read within a
+    short, bounded drain) goes back to the pool; anything else is closed.
+    ``aclose()`` closes every pooled connection.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str = "",
+        headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        reconnect: Reconnect | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        verify: bool = True,
+        max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        max_idle_per_origin: int = 8,
+    ) -> None:
+        self.base_url = base_url
+        self.headers = merge_headers(headers, None)
+        self.timeout = timeout
+        self.reconnect = reconnect
+        self._ssl_context = ssl_context
+        self._verify = verify
+        self._max_redirects = max_redirects
+        self._pool: IdlePool[anyio.abc.ByteStream] | None = (
+            IdlePool(max_idle_per_origin) if max_idle_per_origin > 0 else None
+        )
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
+        json: Any = None,
+        content: bytes | str | None = None,
+        timeout: Timeout | None = None,
+        reconnect: Reconnect | None = None,
+        last_event_id: str = "",
+        comments: bool = False,
+        done_sentinel: str | None = "[DONE]",
+        max_line_size: int = DEFAULT_MAX_LINE_SIZE,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    ) -> AsyncIterator[AsyncEventSource]:
+        """Open a stream; yields the source once the server answered 200 with an event stream."""
+        state = SourceState.for_call(
+            method,
+            join_url(self.base_url, url),
+            headers=merge_headers(self.headers, headers),
+            json=json,
+            content=content,
+            reconnect=reconnect or self.reconnect,
+            last_event_id=last_event_id,
+            decoder_options={
+                "comments": comments,
+                "done_sentinel": done_sentinel,
+                "max_line_size": max_line_size,
+                "max_event_size": max_event_size,
+            },
+        )
+        source = AsyncEventSource(
+            state,
+            timeout=timeout or self.timeout,
+            ssl_context=self._ssl_context,
+            verify=self._verify,
+            max_redirects=self._max_redirects,
+            pool=self._pool,
+        )
+        try:
+            await source.open()
+            yield source
+        finally:
+            await source.aclose()
+
+    @property
+    def idle_connections(self) -> int:
+        """How many keep-alive connections wait in the pool."""
+        return len(self._pool) if self._pool is not None else 0
+
+    async def aclose(self) -> None:
+        """Close every pooled connection."""
+        if self._pool is not None:
+            for stream in self._pool.clear():
+                await anyio.aclose_forcefully(stream)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 @asynccontextmanager
@@ -261,7 +400,8 @@ async def aconnect_sse(
     comments: bool = False,
     done_sentinel: str | None = "[DONE]",
     max_redirects: int = DEFAULT_MAX_REDIRECTS,
-    **decoder_limits: int,
+    max_line_size: int = DEFAULT_MAX_LINE_SIZE,
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
 ) -> AsyncIterator[AsyncEventSource]:
     """Open an event stream; yields the ``AsyncEventSource`` once the server answered
     200 with ``text/event-stream``.
@@ -270,27 +410,27 @@ async def aconnect_sse(
     connection failure a ``TransportError``.  ``reconnect`` (a ``Reconnect``
     policy; default: reconnect like an EventSource, up to 10 attempts in a row)
     also covers the first connection.  ``max_line_size`` and ``max_event_size``
-    go to the decoder.
+    limit the decoder.  One connection, closed at the end: use ``AsyncClient``
+    to keep connections alive between streams.
     """
-    state = SourceState.for_call(
+    client = AsyncClient(
+        timeout=timeout,
+        reconnect=reconnect,
+        ssl_context=ssl_context,
+        verify=verify,
+        max_redirects=max_redirects,
+        max_idle_per_origin=0,
+    )
+    async with client.stream(
         method,
         url,
         headers=headers,
         json=json,
         content=content,
-        reconnect=reconnect,
         last_event_id=last_event_id,
-        decoder_options={"comments": comments, "done_sentinel": done_sentinel, **decoder_limits},
-    )
-    source = AsyncEventSource(
-        state,
-        timeout=timeout,
-        ssl_context=ssl_context,
-        verify=verify,
-        max_redirects=max_redirects,
-    )
-    try:
-        await source.open()
+        comments=comments,
+        done_sentinel=done_sentinel,
+        max_line_size=max_line_size,
+        max_event_size=max_event_size,
+    ) as source:
         yield source
-    finally:
-        await source.aclose()

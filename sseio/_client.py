@@ -17,14 +17,20 @@ where ``Timeout.event`` (time since the last dispatched event) meets
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, Generic, TypeVar
+from urllib.parse import urljoin
 
 from ._decoder import SSEDecoder
 from ._events import Comment, Done, ServerSentEvent
 from ._http import Request, Response, prepare_request
 from ._reconnect import Reconnect, ReconnectState, Timeout
 
-__all__ = ["SourceState", "read_budget"]
+__all__ = ["IdlePool", "SourceState", "join_url", "merge_headers", "read_budget"]
+
+C = TypeVar("C")
+
+DRAIN_TIMEOUT = 0.1
+"""After ``[DONE]``, how long a pooled source waits for the end of the body (seconds)."""
 
 
 class SourceState:
@@ -124,3 +130,47 @@ def read_budget(timeout: Timeout, now: float, last_event_at: float) -> tuple[flo
     if timeout.read is None or left < timeout.read:
         return left, True
     return timeout.read, False
+
+
+class IdlePool(Generic[C]):
+    """Idle keep-alive connections by origin, newest first out (bookkeeping only).
+
+    ``put`` returns a connection the caller must close when an origin already
+    holds ``max_per_origin``; ``clear`` returns them all, to close.
+    """
+
+    def __init__(self, max_per_origin: int = 8) -> None:
+        self.max_per_origin = max_per_origin
+        self._idle: dict[tuple[str, str, int], list[C]] = {}
+
+    def take(self, origin: tuple[str, str, int]) -> C | None:
+        idle = self._idle.get(origin)
+        return idle.pop() if idle else None
+
+    def put(self, origin: tuple[str, str, int], connection: C) -> C | None:
+        idle = self._idle.setdefault(origin, [])
+        idle.append(connection)
+        return idle.pop(0) if len(idle) > self.max_per_origin else None
+
+    def clear(self) -> list[C]:
+        connections = [c for idle in self._idle.values() for c in idle]
+        self._idle.clear()
+        return connections
+
+    def __len__(self) -> int:
+        return sum(len(idle) for idle in self._idle.values())
+
+
+def join_url(base_url: str, url: str) -> str:
+    """``url`` resolved against a client's ``base_url`` (``/v1`` + ``chat`` → ``/v1/chat``)."""
+    if not base_url or "://" in url:
+        return url
+    return urljoin(base_url.rstrip("/") + "/", url.lstrip("/"))
+
+
+def merge_headers(base: Any, extra: Any) -> list[tuple[str, str]]:
+    """A client's default headers overridden, name by name, by a call's own."""
+    base_items = list(base.items() if isinstance(base, dict) else base or ())
+    extra_items = list(extra.items() if isinstance(extra, dict) else extra or ())
+    names = {name.lower() for name, _ in extra_items}
+    return [(k, v) for k, v in base_items if k.lower() not in names] + extra_items

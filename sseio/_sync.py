@@ -17,7 +17,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from ._client import SourceState, read_budget
+from ._assembler import DEFAULT_MAX_EVENT_SIZE
+from ._client import DRAIN_TIMEOUT, IdlePool, SourceState, join_url, merge_headers, read_budget
 from ._errors import (
     ConnectError,
     ConnectTimeout,
@@ -39,10 +40,11 @@ from ._http import (
     error_from_response,
     redirect,
 )
+from ._lines import DEFAULT_MAX_LINE_SIZE
 from ._reconnect import DEFAULT_TIMEOUT, Reconnect, Timeout
 from ._ssl import ssl_context as make_ssl_context
 
-__all__ = ["EventSource", "connect_sse"]
+__all__ = ["Client", "EventSource", "connect_sse"]
 
 _READ_SIZE = 64 * 1024
 
@@ -58,8 +60,10 @@ class EventSource:
         ssl_context: ssl.SSLContext | None,
         verify: bool,
         max_redirects: int,
+        pool: IdlePool[socket.socket] | None = None,
     ) -> None:
         self._state = state
+        self._pool = pool
         self._timeout = timeout
         self._ssl_context = ssl_context
         self._verify = verify
@@ -113,6 +117,7 @@ class EventSource:
                     items, self._pending = self._pending, []
                     yield from items
                     if self._state.done or self._closed:
+                        self._drain()
                         self._drop()
                         return
                     exchange = self._exchange
@@ -148,14 +153,10 @@ class EventSource:
         request = self._state.next_request()
         hops = 0
         while True:
-            sock = self._dial(request)
+            sock, exchange, body = self._request(request)
+            response = exchange.response
+            assert response is not None
             try:
-                exchange = Exchange(request)
-                self._send(sock, exchange.request_bytes())
-                body = b""
-                while exchange.response is None:
-                    body += exchange.receive(self._receive(sock, self._timeout.read))
-                response = exchange.response
                 follow = redirect(request, response, hops, self._max_redirects)
                 if follow is None and not check_response(response):
                     body = self._error_body(sock, exchange, body)
@@ -171,6 +172,27 @@ class EventSource:
         self._state.opened(response, time.monotonic())
         self._last_event_at = time.monotonic()
         self._pending = self._state.feed(body) if body else []
+
+    def _request(self, request: Request) -> tuple[socket.socket, Exchange, bytes]:
+        """Send ``request`` and read its response head, on an idle pooled connection if
+        there is one (one that turns out stale is closed and the next one tried)."""
+        while True:
+            pooled = self._pool.take(request.origin) if self._pool is not None else None
+            sock = pooled or self._dial(request)
+            try:
+                exchange = Exchange(request)
+                self._send(sock, exchange.request_bytes())
+                body = b""
+                while exchange.response is None:
+                    body += exchange.receive(self._receive(sock, self._timeout.read))
+                return sock, exchange, body
+            except SSEError:
+                sock.close()
+                if pooled is None:
+                    raise
+            except BaseException:
+                sock.close()
+                raise
 
     def _dial(self, request: Request) -> socket.socket:
         address = (request.host, request.port)
@@ -229,10 +251,119 @@ class EventSource:
             pass
         return body[:ERROR_BODY_LIMIT]
 
+    def _drain(self) -> None:
+        """After ``[DONE]``: read the rest of the body briefly, so the connection can be reused."""
+        sock, exchange = self._sock, self._exchange
+        if self._pool is None or sock is None or exchange is None:
+            return
+        deadline = time.monotonic() + DRAIN_TIMEOUT
+        try:
+            while not exchange.ended and (left := deadline - time.monotonic()) > 0:
+                exchange.receive(self._receive(sock, left))
+        except SSEError:
+            pass
+
     def _drop(self) -> None:
-        sock, self._sock, self._exchange = self._sock, None, None
+        """Let go of the connection: back to the pool when its body ended cleanly."""
+        sock, exchange = self._sock, self._exchange
+        self._sock = self._exchange = None
+        if sock is None:
+            return
+        if self._pool is not None and exchange is not None and exchange.reusable:
+            sock = self._pool.put(exchange.request.origin, sock)
         if sock is not None:
             sock.close()
+
+
+class Client:
+    """Blocking twin of ``AsyncClient``: shared settings and a keep-alive pool per origin."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str = "",
+        headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        reconnect: Reconnect | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        verify: bool = True,
+        max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        max_idle_per_origin: int = 8,
+    ) -> None:
+        self.base_url = base_url
+        self.headers = merge_headers(headers, None)
+        self.timeout = timeout
+        self.reconnect = reconnect
+        self._ssl_context = ssl_context
+        self._verify = verify
+        self._max_redirects = max_redirects
+        self._pool: IdlePool[socket.socket] | None = (
+            IdlePool(max_idle_per_origin) if max_idle_per_origin > 0 else None
+        )
+
+    @contextmanager
+    def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
+        json: Any = None,
+        content: bytes | str | None = None,
+        timeout: Timeout | None = None,
+        reconnect: Reconnect | None = None,
+        last_event_id: str = "",
+        comments: bool = False,
+        done_sentinel: str | None = "[DONE]",
+        max_line_size: int = DEFAULT_MAX_LINE_SIZE,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    ) -> Iterator[EventSource]:
+        """Open a stream; yields the source once the server answered 200 with an event stream."""
+        state = SourceState.for_call(
+            method,
+            join_url(self.base_url, url),
+            headers=merge_headers(self.headers, headers),
+            json=json,
+            content=content,
+            reconnect=reconnect or self.reconnect,
+            last_event_id=last_event_id,
+            decoder_options={
+                "comments": comments,
+                "done_sentinel": done_sentinel,
+                "max_line_size": max_line_size,
+                "max_event_size": max_event_size,
+            },
+        )
+        source = EventSource(
+            state,
+            timeout=timeout or self.timeout,
+            ssl_context=self._ssl_context,
+            verify=self._verify,
+            max_redirects=self._max_redirects,
+            pool=self._pool,
+        )
+        try:
+            source.open()
+            yield source
+        finally:
+            source.close()
+
+    @property
+    def idle_connections(self) -> int:
+        """How many keep-alive connections wait in the pool."""
+        return len(self._pool) if self._pool is not None else 0
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        if self._pool is not None:
+            for sock in self._pool.clear():
+                sock.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 @contextmanager
@@ -251,24 +382,28 @@ def connect_sse(
     comments: bool = False,
     done_sentinel: str | None = "[DONE]",
     max_redirects: int = DEFAULT_MAX_REDIRECTS,
-    **decoder_limits: int,
+    max_line_size: int = DEFAULT_MAX_LINE_SIZE,
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
 ) -> Iterator[EventSource]:
     """Blocking twin of ``aconnect_sse``: yields an ``EventSource`` once the stream is open."""
-    state = SourceState.for_call(
+    client = Client(
+        timeout=timeout,
+        reconnect=reconnect,
+        ssl_context=ssl_context,
+        verify=verify,
+        max_redirects=max_redirects,
+        max_idle_per_origin=0,
+    )
+    with client.stream(
         method,
         url,
         headers=headers,
         json=json,
         content=content,
-        reconnect=reconnect,
         last_event_id=last_event_id,
-        decoder_options={"comments": comments, "done_sentinel": done_sentinel, **decoder_limits},
-    )
-    source = EventSource(
-        state, timeout=timeout, ssl_context=ssl_context, verify=verify, max_redirects=max_redirects
-    )
-    try:
-        source.open()
+        comments=comments,
+        done_sentinel=done_sentinel,
+        max_line_size=max_line_size,
+        max_event_size=max_event_size,
+    ) as source:
         yield source
-    finally:
-        source.close()
