@@ -3,9 +3,14 @@
 ``sseio decode [FILE|-]`` reads an event stream from a file or standard input
 and prints each item as soon as it is complete: one JSON object per line, or
 with ``--raw`` the data of each event alone.  Input is read with unbuffered
-reads, so items from a pipe appear as they arrive.  Errors go to standard error;
-the exit status is 0 on success, 1 for a stream error, 2 for a usage error and
-130 when interrupted.
+reads, so items from a pipe appear as they arrive.
+
+``sseio events URL`` connects to a server and prints its events live, in
+event-stream form (JSON lines with ``--json``), reconnecting like an
+EventSource.
+
+Errors go to standard error; the exit status is 0 on success, 1 for a stream
+or connection error, 2 for a usage error and 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from ._assembler import DEFAULT_MAX_EVENT_SIZE
 from ._decoder import SSEDecoder
-from ._errors import LimitExceeded, SSEError
+from ._encoder import encode_comment
+from ._errors import LimitExceeded, SSEError, UsageError
 from ._events import Comment, Done, Item
 from ._lines import DEFAULT_MAX_LINE_SIZE
 from ._version import __version__
@@ -58,6 +65,32 @@ def _parser() -> argparse.ArgumentParser:
     decode.add_argument("--max-line-size", type=int, default=DEFAULT_MAX_LINE_SIZE, metavar="N")
     decode.add_argument("--max-event-size", type=int, default=DEFAULT_MAX_EVENT_SIZE, metavar="N")
     decode.set_defaults(run=_decode)
+
+    events = commands.add_parser(
+        "events",
+        help="connect to a server and print its events live",
+        description="Connect to URL and print each event as it arrives, reconnecting like an "
+        "EventSource (with Last-Event-ID) when the stream ends or breaks.",
+    )
+    events.add_argument("url")
+    events.add_argument("-X", "--request", dest="method", default=None, help="HTTP method")
+    events.add_argument(
+        "-H", "--header", action="append", default=[], metavar="'NAME: VALUE'", help="add a header"
+    )
+    events.add_argument("-d", "--data", default=None, help="request body (@FILE reads a file)")
+    events.add_argument("--json", action="store_true", help="print JSON lines")
+    events.add_argument("--comments", action="store_true", help="also print comments")
+    events.add_argument("--last-event-id", default="", metavar="ID")
+    events.add_argument("--no-reconnect", action="store_true", help="stop when the stream ends")
+    events.add_argument("--no-done", action="store_true", help="[DONE] is data, not the end")
+    events.add_argument("--timeout", type=float, default=60.0, metavar="S", help="read timeout")
+    events.add_argument(
+        "--event-timeout", type=float, default=None, metavar="S", help="max seconds between events"
+    )
+    events.add_argument(
+        "-k", "--insecure", action="store_true", help="do not verify TLS certificates"
+    )
+    events.set_defaults(run=_events)
     return parser
 
 
@@ -112,6 +145,50 @@ def _decode(args: argparse.Namespace) -> int:
                 raise
             _write_items(items, args.raw, out)
     decoder.close()
+    return 0
+
+
+def _parse_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise UsageError(f"a header is 'Name: value', got {text!r}")
+    return name.strip(), value.strip()
+
+
+def _events(args: argparse.Namespace) -> int:
+    from ._reconnect import NO_RECONNECT, Reconnect, Timeout
+    from ._sync import connect_sse
+
+    body: bytes | None = None
+    if args.data is not None:
+        body = Path(args.data[1:]).read_bytes() if args.data.startswith("@") else args.data.encode()
+    headers = [_parse_header(h) for h in args.header]
+    if body is not None and not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("Content-Type", "application/json"))
+    out = sys.stdout.buffer
+    with connect_sse(
+        args.url,
+        method=args.method or ("POST" if body is not None else "GET"),
+        headers=headers,
+        content=body,
+        timeout=Timeout(read=args.timeout, event=args.event_timeout),
+        reconnect=NO_RECONNECT if args.no_reconnect else Reconnect(),
+        verify=not args.insecure,
+        last_event_id=args.last_event_id,
+        comments=args.comments,
+        done_sentinel=None if args.no_done else "[DONE]",
+    ) as source:
+        for item in source:
+            if args.json:
+                out.write(json.dumps(_record(item), ensure_ascii=False).encode() + b"\n")
+            elif isinstance(item, Comment):
+                out.write(encode_comment(item.text))
+            else:
+                out.write(item.encode())
+            out.flush()
+        if source.done and args.json:
+            out.write(b'{"done": true}\n')
+            out.flush()
     return 0
 
 

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,121 @@ def test_dash_reads_standard_input_unbuffered(
         if isinstance(item, sseio.ServerSentEvent)
     )
     assert len(out.splitlines()) == 27
+
+
+class _OneShotServer:
+    """A tiny blocking HTTP server on 127.0.0.1 that answers each request with ``response``."""
+
+    def __init__(self, response: bytes) -> None:
+        import socket
+
+        self.response = response
+        self.requests: list[bytes] = []
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.05)  # accept() wakes up to see close()
+        self._stopped = False
+        self.port = self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stopped:
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            conn.settimeout(5)
+            with conn:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    data = conn.recv(4096)
+                    if not data:
+                        break
+                    request += data
+                head, _, rest = request.partition(b"\r\n\r\n")
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
+                while len(rest) < length:
+                    rest += conn.recv(4096)
+                self.requests.append(head + b"\r\n\r\n" + rest)
+                conn.sendall(self.response)
+
+    def close(self) -> None:
+        self._stopped = True
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+
+STREAM_RESPONSE = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+    b": hello\n\nid: 1\nevent: note\ndata: first\n\ndata: two\ndata: lines\n\ndata: [DONE]\n\n"
+)
+
+
+@pytest.fixture
+def stream_server() -> Iterator[_OneShotServer]:
+    server = _OneShotServer(STREAM_RESPONSE)
+    yield server
+    server.close()
+
+
+def test_events_prints_the_stream_live(
+    stream_server: _OneShotServer, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    url = f"http://127.0.0.1:{stream_server.port}/feed?x=1"
+    status, out, err = run(["events", url, "-H", "X-Token: abc"], capsysbinary)
+    assert (status, err) == (0, "")
+    assert out == "event: note\nid: 1\ndata: first\n\nid: 1\ndata: two\ndata: lines\n\n"
+    request = stream_server.requests[0]
+    assert request.startswith(b"GET /feed?x=1 HTTP/1.1\r\n")
+    assert b"\r\nX-Token: abc\r\n" in request
+    assert b"accept: text/event-stream" in request.lower()
+
+
+def test_events_json_post_and_comments(
+    stream_server: _OneShotServer, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    url = f"http://127.0.0.1:{stream_server.port}/chat"
+    argv = ["events", url, "--json", "--comments", "-d", '{"q": 1}', "--last-event-id", "7"]
+    status, out, _ = run(argv, capsysbinary)
+    assert status == 0
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {"comment": "hello"},
+        {"event": "note", "data": "first", "id": "1", "retry": None},
+        {"event": "message", "data": "two\nlines", "id": "1", "retry": None},
+        {"done": True},
+    ]
+    request = stream_server.requests[0]
+    assert request.startswith(b"POST /chat HTTP/1.1\r\n")
+    assert request.endswith(b'\r\n\r\n{"q": 1}')
+    assert b"\r\nLast-Event-ID: 7\r\n" in request
+    assert b"\r\nContent-Type: application/json\r\n" in request
+
+
+def test_events_reports_a_non_stream_answer(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    server = _OneShotServer(
+        b"HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: 38\r\n"
+        b'\r\n{"error": {"message": "bad api key"}}\n'
+    )
+    try:
+        status, out, err = run(["events", f"http://127.0.0.1:{server.port}/"], capsysbinary)
+    finally:
+        server.close()
+    assert (status, out) == (1, "")
+    assert "401" in err
+    assert "bad api key" in err
+    assert len(server.requests) == 1
+
+
+def test_events_bad_header_is_an_error(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    status, _, err = run(["events", "http://127.0.0.1:9/", "-H", "novalue"], capsysbinary)
+    assert status == 1
+    assert "Name: value" in err
