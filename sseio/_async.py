@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,7 +32,7 @@ from ._errors import (
     WriteError,
     WriteTimeout,
 )
-from ._events import Comment, ServerSentEvent
+from ._events import Comment, Done, ServerSentEvent
 from ._http import (
     DEFAULT_MAX_REDIRECTS,
     ERROR_BODY_LIMIT,
@@ -74,9 +74,10 @@ class AsyncEventSource:
         self._max_redirects = max_redirects
         self._stream: anyio.abc.ByteStream | None = None
         self._exchange: Exchange | None = None
-        self._pending: list[ServerSentEvent | Comment] = []
+        self._pending: list[ServerSentEvent | Comment | Done] = []
         self._last_event_at = 0.0
         self._closed = False
+        self._iterator: AsyncGenerator[ServerSentEvent | Comment, None] | None = None
 
     @property
     def response(self) -> Response | None:
@@ -106,12 +107,18 @@ class AsyncEventSource:
     async def aclose(self) -> None:
         """Close the connection; iteration ends and no reconnect follows."""
         self._closed = True
+        iterator, self._iterator = self._iterator, None
+        if iterator is not None:
+            await iterator.aclose()
         await self._drop()
 
     def __aiter__(self) -> AsyncIterator[ServerSentEvent | Comment]:
-        return self._iterate()
+        # Kept so that aclose() can finish it: a loop left with ``break`` leaves it open.
+        self._iterator = self._iterate()
+        return self._iterator
 
-    async def _iterate(self) -> AsyncIterator[ServerSentEvent | Comment]:
+    async def _iterate(self) -> AsyncGenerator[ServerSentEvent | Comment, None]:
+        state = self._state
         while not self._closed:
             if self._stream is None:
                 await self.open()
@@ -120,8 +127,15 @@ class AsyncEventSource:
                 while True:
                     items, self._pending = self._pending, []
                     for item in items:
+                        if isinstance(item, ServerSentEvent):
+                            state.last_event_id = item.id
+                        elif isinstance(item, Done):
+                            state.done = True
+                            break
                         yield item
-                    if self._state.done or self._closed:
+                    else:
+                        state.caught_up()
+                    if state.done or self._closed:
                         await self._drain()
                         await self._drop()
                         return
@@ -129,8 +143,9 @@ class AsyncEventSource:
                     if exchange is None or exchange.ended:
                         break
                     body = exchange.receive(await self._read())
-                    self._pending = self._state.feed(body) if body else []
-                    if self._pending and any(type(i) is ServerSentEvent for i in self._pending):
+                    self._pending = state.feed(body) if body else []
+                    if state.events_arrived:
+                        state.events_arrived = False
                         self._last_event_at = anyio.current_time()
             except SSEError as exc:
                 error = exc
@@ -177,6 +192,7 @@ class AsyncEventSource:
         self._state.opened(response, anyio.current_time())
         self._last_event_at = anyio.current_time()
         self._pending = self._state.feed(body) if body else []
+        self._state.events_arrived = False
 
     async def _request(self, request: Request) -> tuple[anyio.abc.ByteStream, Exchange, bytes]:
         """Send ``request`` and read its response head, on an idle pooled connection if

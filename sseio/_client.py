@@ -49,6 +49,7 @@ class SourceState:
         self.last_event_id = last_event_id
         self.retry: int | None = None
         self.done = False
+        self.events_arrived = False  # set by feed(); the adapter resets it to time events
         self.response: Response | None = None
         self.policy = ReconnectState(reconnect, rng)
         self._decoder_options = decoder_options
@@ -90,20 +91,29 @@ class SourceState:
         )
         self.policy.connected(now)
 
-    def feed(self, body: bytes) -> list[ServerSentEvent | Comment]:
-        """Items completed by a piece of body; the sentinel sets ``done`` and ends the list."""
-        decoder = self._decoder
-        if decoder is None:
+    def feed(self, body: bytes) -> list[ServerSentEvent | Comment | Done]:
+        """Items a piece of body completed, ``Done`` included (the adapter stops there).
+
+        The stream state moves on only as the adapter hands items out: it sets
+        ``last_event_id`` from each event it yields and calls ``caught_up()``
+        after a whole batch, so a consumer that stops early resumes from the
+        last event it actually got.
+        """
+        if self._decoder is None:
             return []
-        items = decoder.feed(body)
-        self.last_event_id = decoder.last_event_id
-        self.retry = decoder.retry
-        for index, item in enumerate(items):
-            if type(item) is Done:
-                self.done = True
-                self._decoder = None
-                return items[:index]
+        items = self._decoder.feed(body)
+        self.retry = self._decoder.retry  # the reconnection time applies at once
+        for item in items:
+            if type(item) is not Comment:
+                self.events_arrived = True
+                break
         return items
+
+    def caught_up(self) -> None:
+        """Every item fed so far was handed out: take on the decoder's last event ID
+        (it also counts ``id`` fields of blocks that dispatched nothing)."""
+        if self._decoder is not None:
+            self.last_event_id = self._decoder.last_event_id
 
     def decide(self, error: BaseException | None, *, now: float, wall_clock: float) -> float | None:
         """After the stream ended (``error`` None) or failed: seconds to wait, or ``None``."""

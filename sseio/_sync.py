@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,7 +29,7 @@ from ._errors import (
     WriteError,
     WriteTimeout,
 )
-from ._events import Comment, ServerSentEvent
+from ._events import Comment, Done, ServerSentEvent
 from ._http import (
     DEFAULT_MAX_REDIRECTS,
     ERROR_BODY_LIMIT,
@@ -70,9 +70,10 @@ class EventSource:
         self._max_redirects = max_redirects
         self._sock: socket.socket | None = None
         self._exchange: Exchange | None = None
-        self._pending: list[ServerSentEvent | Comment] = []
+        self._pending: list[ServerSentEvent | Comment | Done] = []
         self._last_event_at = 0.0
         self._closed = False
+        self._iterator: Generator[ServerSentEvent | Comment, None, None] | None = None
 
     @property
     def response(self) -> Response | None:
@@ -102,12 +103,18 @@ class EventSource:
     def close(self) -> None:
         """Close the connection; iteration ends and no reconnect follows."""
         self._closed = True
+        iterator, self._iterator = self._iterator, None
+        if iterator is not None:
+            iterator.close()
         self._drop()
 
     def __iter__(self) -> Iterator[ServerSentEvent | Comment]:
-        return self._iterate()
+        # Kept so that close() can finish it: a loop left with ``break`` leaves it open.
+        self._iterator = self._iterate()
+        return self._iterator
 
-    def _iterate(self) -> Iterator[ServerSentEvent | Comment]:
+    def _iterate(self) -> Generator[ServerSentEvent | Comment, None, None]:
+        state = self._state
         while not self._closed:
             if self._sock is None:
                 self.open()
@@ -115,8 +122,16 @@ class EventSource:
             try:
                 while True:
                     items, self._pending = self._pending, []
-                    yield from items
-                    if self._state.done or self._closed:
+                    for item in items:
+                        if isinstance(item, ServerSentEvent):
+                            state.last_event_id = item.id
+                        elif isinstance(item, Done):
+                            state.done = True
+                            break
+                        yield item
+                    else:
+                        state.caught_up()
+                    if state.done or self._closed:
                         self._drain()
                         self._drop()
                         return
@@ -124,8 +139,9 @@ class EventSource:
                     if exchange is None or exchange.ended:
                         break
                     body = exchange.receive(self._read())
-                    self._pending = self._state.feed(body) if body else []
-                    if self._pending and any(type(i) is ServerSentEvent for i in self._pending):
+                    self._pending = state.feed(body) if body else []
+                    if state.events_arrived:
+                        state.events_arrived = False
                         self._last_event_at = time.monotonic()
             except SSEError as exc:
                 error = exc
@@ -172,6 +188,7 @@ class EventSource:
         self._state.opened(response, time.monotonic())
         self._last_event_at = time.monotonic()
         self._pending = self._state.feed(body) if body else []
+        self._state.events_arrived = False
 
     def _request(self, request: Request) -> tuple[socket.socket, Exchange, bytes]:
         """Send ``request`` and read its response head, on an idle pooled connection if
