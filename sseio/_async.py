@@ -126,15 +126,8 @@ class AsyncEventSource:
             try:
                 while True:
                     items, self._pending = self._pending, []
-                    for item in items:
-                        if isinstance(item, ServerSentEvent):
-                            state.last_event_id = item.id
-                        elif isinstance(item, Done):
-                            state.done = True
-                            break
+                    for item in state.hand_out(items):
                         yield item
-                    else:
-                        state.caught_up()
                     if state.done or self._closed:
                         await self._drain()
                         await self._drop()

@@ -17,12 +17,13 @@ where ``Timeout.event`` (time since the last dispatched event) meets
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any, Generic, TypeVar
 from urllib.parse import urljoin
 
 from ._decoder import SSEDecoder
 from ._events import Comment, Done, ServerSentEvent
-from ._http import Request, Response, prepare_request
+from ._http import Request, Response, header_safe, prepare_request
 from ._reconnect import Reconnect, ReconnectState, Timeout
 
 __all__ = ["IdlePool", "SourceState", "join_url", "merge_headers", "read_budget"]
@@ -81,7 +82,7 @@ class SourceState:
 
     def next_request(self) -> Request:
         """The request for the next connection, with ``Last-Event-ID`` as it stands."""
-        return self.request.with_header("Last-Event-ID", self.last_event_id or None)
+        return self.request.with_header("Last-Event-ID", header_safe(self.last_event_id) or None)
 
     def opened(self, response: Response, now: float) -> None:
         """A response opened the stream: start a fresh decoder that carries the state on."""
@@ -94,10 +95,8 @@ class SourceState:
     def feed(self, body: bytes) -> list[ServerSentEvent | Comment | Done]:
         """Items a piece of body completed, ``Done`` included (the adapter stops there).
 
-        The stream state moves on only as the adapter hands items out: it sets
-        ``last_event_id`` from each event it yields and calls ``caught_up()``
-        after a whole batch, so a consumer that stops early resumes from the
-        last event it actually got.
+        The stream state moves on only as ``hand_out`` gives the items to the
+        consumer.
         """
         if self._decoder is None:
             return []
@@ -108,6 +107,25 @@ class SourceState:
                 self.events_arrived = True
                 break
         return items
+
+    def hand_out(
+        self, items: list[ServerSentEvent | Comment | Done]
+    ) -> Iterator[ServerSentEvent | Comment]:
+        """Yield a batch to the consumer, moving the state on item by item.
+
+        ``last_event_id`` follows each event handed out, ``Done`` sets ``done``
+        and ends the batch; only a batch handed out whole catches up with the
+        decoder (``caught_up``), so a consumer that stops early resumes from the
+        last event it got.
+        """
+        for item in items:
+            if isinstance(item, ServerSentEvent):
+                self.last_event_id = item.id
+            elif isinstance(item, Done):
+                self.done = True
+                return
+            yield item
+        self.caught_up()
 
     def caught_up(self) -> None:
         """Every item fed so far was handed out: take on the decoder's last event ID

@@ -95,8 +95,9 @@ class ResponseError(SSEError):
     ``status_code``, ``headers`` (a list of ``(name, value)`` string pairs, names
     lowercase), ``content_type``, ``body`` (the first bytes of the body, up to a
     bound) and ``json`` (the body parsed as JSON when it is JSON, else ``None``)
-    say what the server sent; ``message`` is the error message found in a JSON
-    body (``{"error": {"message": ...}}`` and the like), if any.
+    say what the server sent; ``message`` is the server's own error message
+    (from ``{"error": {"message": ...}}`` and the like, or a short text body),
+    if any.
     """
 
     def __init__(
@@ -108,8 +109,10 @@ class ResponseError(SSEError):
         content_type: str,
         body: bytes,
         json: Any = None,
+        server_message: str | None = None,
     ) -> None:
         super().__init__(message)
+        self.message = server_message
         self.status_code = status_code
         self.headers = headers
         self.content_type = content_type

@@ -15,10 +15,11 @@ for a 3xx by the rules browsers use.  h11's exceptions become sseio's.
 from __future__ import annotations
 
 import json as jsonlib
+import re
 import zlib
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import h11
 
@@ -101,32 +102,51 @@ class Response:
         return self.content_type.split(";", 1)[0].strip().lower()
 
 
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_UNSAFE_IN_TARGET = re.compile(r"[^\x21-\x7e]")
+
+
 def _check_header(name: str, value: str) -> None:
     if not isinstance(name, str) or not isinstance(value, str):
         raise UsageError(f"header names and values must be str, got {name!r}: {value!r}")
-    if not name or any(c in name for c in "\r\n\0: \t"):
+    if not _TOKEN.fullmatch(name):
         raise UsageError(f"invalid header name: {name!r}")
     if any(c in value for c in "\r\n\0"):
         raise UsageError(f"header {name} must not contain CR, LF or NUL: {value!r}")
+    if value != value.strip(" \t") or any((c < " " and c != "\t") or c == "\x7f" for c in value):
+        raise UsageError(f"header {name} has control characters or surrounding space: {value!r}")
+
+
+def header_safe(value: str) -> str:
+    """``value`` fit for a header: surrounding space and control characters dropped
+    (for values that come from the server, such as the last event ID)."""
+    return "".join(c for c in value if (c >= " " and c != "\x7f") or c == "\t").strip(" \t")
 
 
 def _split_url(url: str) -> tuple[str, str, int, str]:
     if not isinstance(url, str):
         raise UsageError(f"url must be a str, got {type(url).__name__}")
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS:
-        raise UsageError(f"url must start with http:// or https://, got {url!r}")
     try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
         host = parts.hostname
-        port = parts.port or _DEFAULT_PORTS[scheme]
+        port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
     except ValueError as exc:
         raise UsageError(f"invalid url {url!r}: {exc}") from exc
+    if scheme not in _DEFAULT_PORTS:
+        raise UsageError(f"url must start with http:// or https://, got {url!r}")
     if not host:
         raise UsageError(f"url has no host: {url!r}")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise UsageError(f"invalid host name in {url!r}: {exc}") from exc
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
+    # Spaces, controls and non-ASCII are percent-encoded (UTF-8), as browsers do.
+    target = _UNSAFE_IN_TARGET.sub(lambda m: quote(m.group(), safe=""), target)
     return scheme, host, port, target
 
 
@@ -151,7 +171,7 @@ def prepare_request(
     ``Content-Length``, unless the caller gave them; ``Last-Event-ID`` only
     when ``last_event_id`` is non-empty.
     """
-    if not isinstance(method, str) or not method.isalpha():
+    if not isinstance(method, str) or not _TOKEN.fullmatch(method):
         raise UsageError(f"invalid method: {method!r}")
     if json is not None and content is not None:
         raise UsageError("give json= or content=, not both")
@@ -159,6 +179,8 @@ def prepare_request(
     given = list(headers.items() if isinstance(headers, dict) else headers or ())
     for name, value in given:
         _check_header(name, value)
+    if not isinstance(last_event_id, str) or any(c in last_event_id for c in "\r\n\0"):
+        raise UsageError(f"last_event_id must be a str without CR, LF or NUL: {last_event_id!r}")
     body = b""
     content_type = None
     if json is not None:
@@ -183,29 +205,34 @@ def prepare_request(
             defaults.append(("Content-Type", content_type))
     all_headers = [(k, v) for k, v in defaults if k.lower() not in present] + given
     request = Request(method.upper(), url, scheme, host, port, target, all_headers, body)
-    if last_event_id:
-        request = request.with_header("Last-Event-ID", last_event_id)
+    if header_safe(last_event_id):
+        request = request.with_header("Last-Event-ID", header_safe(last_event_id))
     return request
 
 
 class _ContentDecoder:
-    """Undo ``Content-Encoding: gzip`` or ``deflate`` incrementally."""
+    """Undo ``Content-Encoding: gzip`` or ``deflate`` incrementally.
+
+    ``deflate`` is meant to be zlib-wrapped, but some servers send raw deflate:
+    the first two bytes tell which (a zlib header is a multiple of 31).
+    """
 
     def __init__(self, encoding: str) -> None:
         self._encoding = encoding
-        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | (16 if encoding == "gzip" else 0))
-        self._first = True
+        self._zlib: Any = None if encoding == "deflate" else zlib.decompressobj(zlib.MAX_WBITS | 16)
+        self._head = b""
 
     def decode(self, data: bytes) -> bytes:
+        if self._zlib is None:
+            self._head += data
+            if len(self._head) < 2:
+                return b""
+            first, second = self._head[0], self._head[1]
+            wrapped = first & 0x0F == 8 and (first << 8 | second) % 31 == 0
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+            data, self._head = self._head, b""
         try:
-            if self._first and self._encoding == "deflate":
-                self._first = False
-                try:
-                    return self._zlib.decompress(data)
-                except zlib.error:
-                    # Some servers send raw deflate without the zlib wrapper.
-                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-            return self._zlib.decompress(data)
+            return bytes(self._zlib.decompress(data))
         except zlib.error as exc:
             raise RemoteProtocolError(f"invalid {self._encoding} body: {exc}") from exc
 
@@ -226,11 +253,13 @@ class Exchange:
         self.ended = False
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEADER_SIZE)
         self._decoder: _ContentDecoder | None = None
+        self._peer_closed = False
 
     def request_bytes(self) -> bytes:
         """The bytes of the whole request: head and body."""
         req = self.request
-        head = h11.Request(method=req.method, target=req.target, headers=req.headers)
+        headers = [(name.encode("ascii"), value.encode()) for name, value in req.headers]
+        head = h11.Request(method=req.method, target=req.target, headers=headers)
         out = self._h11.send(head) or b""
         if req.body:
             out += self._h11.send(h11.Data(data=req.body)) or b""
@@ -239,6 +268,8 @@ class Exchange:
     def receive(self, data: bytes) -> bytes:
         """Feed what the connection delivered (``b""`` at its end); return body bytes."""
         conn = self._h11
+        if not data:
+            self._peer_closed = True
         try:
             conn.receive_data(data)
             pieces: list[bytes] = []
@@ -256,7 +287,11 @@ class Exchange:
                 elif type(event) is h11.ConnectionClosed:
                     self._closed_early()
                     break
-        except h11.RemoteProtocolError as exc:
+        except h11.ProtocolError as exc:
+            if not data and self.response is None:
+                raise RemoteProtocolError(
+                    "server closed the connection without a response"
+                ) from exc
             raise RemoteProtocolError(f"server broke HTTP/1.1: {exc}") from exc
         body = pieces[0] if len(pieces) == 1 else b"".join(pieces)
         if self._decoder is not None and body:
@@ -266,7 +301,12 @@ class Exchange:
     @property
     def reusable(self) -> bool:
         """Whether the connection can carry another request (body read to its end)."""
-        return self.ended and self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE
+        return (
+            self.ended
+            and not self._peer_closed
+            and self._h11.our_state is h11.DONE
+            and self._h11.their_state is h11.DONE
+        )
 
     def _start(self, event: h11.Response) -> None:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers]
@@ -314,6 +354,7 @@ def error_from_response(response: Response, body: bytes) -> ResponseError:
         message += f": {detail}"
     return ResponseError(
         message,
+        server_message=detail,
         status_code=response.status_code,
         headers=response.headers,
         content_type=response.content_type,
@@ -340,8 +381,10 @@ def _message_in(parsed: Any) -> str | None:
 def redirect(request: Request, response: Response, hops: int, max_redirects: int) -> Request | None:
     """The request to follow a redirect with, or ``None`` when ``response`` is none.
 
-    301, 302 and 303 turn a request with a body into a bodiless GET (as browsers
-    do); 307 and 308 repeat it as it was.  Credentials (``Authorization``,
+    301 and 302 turn a POST into a bodiless GET, 303 turns anything but HEAD
+    into one (as browsers do); 307 and 308 repeat the request as it was.
+    A ``Location`` that cannot be followed is the server's error
+    (``RemoteProtocolError``).  Credentials (``Authorization``,
     ``Cookie``) are not sent to another origin.  ``Last-Event-ID`` is kept.
     """
     location = response.header("location")
@@ -349,12 +392,18 @@ def redirect(request: Request, response: Response, hops: int, max_redirects: int
         return None
     if hops >= max_redirects:
         raise TooManyRedirects(f"more than {max_redirects} redirects, last to {location}")
+    if urlsplit(location.strip()).scheme and not urlsplit(location.strip()).netloc:
+        raise RemoteProtocolError(f"cannot follow redirect to {location!r}: no host")
     url = urljoin(request.url, location.strip())
-    scheme, host, port, target = _split_url(url)
+    try:
+        scheme, host, port, target = _split_url(url)
+    except UsageError as exc:
+        raise RemoteProtocolError(f"cannot follow redirect to {location!r}: {exc}") from exc
     method, body = request.method, request.body
     drop = {"host"}
-    if response.status_code in (301, 302, 303) and method != "HEAD":
-        if method != "GET" or body:
+    to_get = method == "POST" if response.status_code in (301, 302) else method != "HEAD"
+    if response.status_code in (301, 302, 303) and (to_get or method == "GET"):
+        if body or method != "GET":
             drop |= {"content-length", "content-type", "transfer-encoding"}
         method, body = "GET", b""
     if (scheme, host.lower(), port) != request.origin:

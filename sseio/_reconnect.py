@@ -4,9 +4,10 @@
 says whether and when an event source tries again after its stream ended or
 failed, by the EventSource model: the server's ``retry:`` time (else
 ``delay``) grows by ``backoff`` after each failed attempt in a row, up to
-``max_delay``, with random jitter; a stream that stayed up for ``reset_after``
-seconds starts the count again.  ``ReconnectState.decide`` applies it to one
-outcome and returns the seconds to wait, or ``None`` to stop.  Nothing here
+``max_delay``, with random jitter that only ever lengthens it; a stream that
+stayed up for ``reset_after`` seconds starts the count again.
+``ReconnectState.decide`` applies it to one outcome and returns the seconds
+to wait, or ``None`` to stop.  Nothing here
 reads a clock or sleeps: adapters pass the time in and do the waiting.
 
 Never retried: status 204 (the server's way to say stop), other non-200
@@ -40,6 +41,10 @@ __all__ = [
 ]
 
 
+def _not_number(value: object) -> bool:
+    return isinstance(value, bool) or not isinstance(value, (int, float))
+
+
 @dataclass(frozen=True)
 class Timeout:
     """Time limits in seconds (``None``: no limit).
@@ -58,7 +63,7 @@ class Timeout:
     def __post_init__(self) -> None:
         for name in ("connect", "read", "write", "event"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not value > 0):
+            if value is not None and (_not_number(value) or not value > 0):
                 raise UsageError(f"Timeout.{name} must be a positive number or None, got {value!r}")
 
 
@@ -88,6 +93,9 @@ class Reconnect:
     retry_body: bool = False
 
     def __post_init__(self) -> None:
+        for name in ("delay", "max_delay", "backoff", "jitter", "reset_after"):
+            if _not_number(getattr(self, name)):
+                raise UsageError(f"Reconnect.{name} must be a number, got {getattr(self, name)!r}")
         if not self.delay >= 0 or not self.max_delay >= self.delay:
             raise UsageError(f"need 0 <= delay <= max_delay, got {self.delay}, {self.max_delay}")
         if not self.backoff >= 1:
@@ -107,7 +115,7 @@ def retry_after_seconds(value: str | None, wall_clock: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -174,7 +182,9 @@ class ReconnectState:
         if policy.max_elapsed is not None and now - self._first_failure > policy.max_elapsed:
             return None
         base = policy.delay if retry_ms is None else retry_ms / 1000
-        delay = min(base * policy.backoff ** (self.attempts - 1), max(policy.max_delay, base))
+        growth = float(policy.backoff) ** min(self.attempts - 1, 64)
+        delay = min(base * growth, max(policy.max_delay, base))
         if policy.jitter:
-            delay *= 1 + policy.jitter * (2 * self._rng.random() - 1)
+            # Only ever longer: the reconnection time is a minimum (WHATWG).
+            delay *= 1 + policy.jitter * self._rng.random()
         return max(delay, wait_at_least)

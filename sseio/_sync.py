@@ -122,15 +122,7 @@ class EventSource:
             try:
                 while True:
                     items, self._pending = self._pending, []
-                    for item in items:
-                        if isinstance(item, ServerSentEvent):
-                            state.last_event_id = item.id
-                        elif isinstance(item, Done):
-                            state.done = True
-                            break
-                        yield item
-                    else:
-                        state.caught_up()
+                    yield from state.hand_out(items)
                     if state.done or self._closed:
                         self._drain()
                         self._drop()
