@@ -21,7 +21,7 @@ import anyio
 import anyio.abc
 
 from ._assembler import DEFAULT_MAX_EVENT_SIZE
-from ._client import DRAIN_TIMEOUT, IdlePool, SourceState, join_url, merge_headers, read_budget
+from ._client import DRAIN_TIMEOUT, IdlePool, Settings, SourceState, merge_headers, read_budget
 from ._errors import (
     ConnectError,
     ConnectTimeout,
@@ -59,19 +59,14 @@ class AsyncEventSource:
     def __init__(
         self,
         state: SourceState,
-        *,
+        settings: Settings,
         timeout: Timeout,
-        ssl_context: ssl.SSLContext | None,
-        verify: bool,
-        max_redirects: int,
         pool: IdlePool[anyio.abc.ByteStream] | None = None,
     ) -> None:
         self._state = state
-        self._pool = pool
+        self._settings = settings
         self._timeout = timeout
-        self._ssl_context = ssl_context
-        self._verify = verify
-        self._max_redirects = max_redirects
+        self._pool = pool
         self._stream: anyio.abc.ByteStream | None = None
         self._exchange: Exchange | None = None
         self._pending: list[ServerSentEvent | Comment | Done] = []
@@ -170,7 +165,7 @@ class AsyncEventSource:
             response = exchange.response
             assert response is not None
             try:
-                follow = redirect(request, response, hops, self._max_redirects)
+                follow = redirect(request, response, hops, self._settings.max_redirects)
                 if follow is None and not check_response(response):
                     body = await self._error_body(stream, exchange, body)
                     raise error_from_response(response, body)
@@ -210,7 +205,9 @@ class AsyncEventSource:
 
     async def _dial(self, request: Request) -> anyio.abc.ByteStream:
         tls = request.scheme == "https"
-        context = make_ssl_context(self._ssl_context, self._verify) if tls else None
+        context = (
+            make_ssl_context(self._settings.ssl_context, self._settings.verify) if tls else None
+        )
         try:
             with anyio.fail_after(self._timeout.connect):
                 if context is None:
@@ -317,13 +314,15 @@ class AsyncClient:
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
         max_idle_per_origin: int = 8,
     ) -> None:
-        self.base_url = base_url
-        self.headers = merge_headers(headers, None)
-        self.timeout = timeout
-        self.reconnect = reconnect
-        self._ssl_context = ssl_context
-        self._verify = verify
-        self._max_redirects = max_redirects
+        self.settings = Settings(
+            base_url,
+            tuple(merge_headers(headers, None)),
+            timeout,
+            reconnect,
+            ssl_context,
+            verify,
+            max_redirects,
+        )
         self._pool: IdlePool[anyio.abc.ByteStream] | None = (
             IdlePool(max_idle_per_origin) if max_idle_per_origin > 0 else None
         )
@@ -346,28 +345,21 @@ class AsyncClient:
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     ) -> AsyncIterator[AsyncEventSource]:
         """Open a stream; yields the source once the server answered 200 with an event stream."""
-        state = SourceState.for_call(
+        state = self.settings.state_for(
             method,
-            join_url(self.base_url, url),
-            headers=merge_headers(self.headers, headers),
+            url,
+            headers=headers,
             json=json,
             content=content,
-            reconnect=reconnect or self.reconnect,
+            reconnect=reconnect,
             last_event_id=last_event_id,
-            decoder_options={
-                "comments": comments,
-                "done_sentinel": done_sentinel,
-                "max_line_size": max_line_size,
-                "max_event_size": max_event_size,
-            },
+            comments=comments,
+            done_sentinel=done_sentinel,
+            max_line_size=max_line_size,
+            max_event_size=max_event_size,
         )
         source = AsyncEventSource(
-            state,
-            timeout=timeout or self.timeout,
-            ssl_context=self._ssl_context,
-            verify=self._verify,
-            max_redirects=self._max_redirects,
-            pool=self._pool,
+            state, self.settings, timeout or self.settings.timeout, self._pool
         )
         try:
             await source.open()

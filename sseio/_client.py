@@ -18,20 +18,66 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from urllib.parse import urljoin
 
 from ._decoder import SSEDecoder
 from ._events import Comment, Done, ServerSentEvent
-from ._http import Request, Response, header_safe, prepare_request
-from ._reconnect import Reconnect, ReconnectState, Timeout
+from ._http import DEFAULT_MAX_REDIRECTS, Request, Response, header_safe, prepare_request
+from ._reconnect import DEFAULT_TIMEOUT, Reconnect, ReconnectState, Timeout
 
-__all__ = ["IdlePool", "SourceState", "join_url", "merge_headers", "read_budget"]
+__all__ = ["IdlePool", "Settings", "SourceState", "join_url", "merge_headers", "read_budget"]
 
 C = TypeVar("C")
 
 DRAIN_TIMEOUT = 0.1
 """After ``[DONE]``, how long a pooled source waits for the end of the body (seconds)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a client applies to every stream it opens (both adapters' clients)."""
+
+    base_url: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    timeout: Timeout = DEFAULT_TIMEOUT
+    reconnect: Reconnect | None = None
+    ssl_context: Any = None
+    verify: bool = True
+    max_redirects: int = DEFAULT_MAX_REDIRECTS
+
+    def state_for(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Any,
+        json: Any,
+        content: bytes | str | None,
+        reconnect: Reconnect | None,
+        last_event_id: str,
+        comments: bool,
+        done_sentinel: str | None,
+        max_line_size: int,
+        max_event_size: int,
+    ) -> SourceState:
+        """The state for one stream: the call's arguments over the client's defaults."""
+        return SourceState.for_call(
+            method,
+            join_url(self.base_url, url),
+            headers=merge_headers(self.headers, headers),
+            json=json,
+            content=content,
+            reconnect=reconnect or self.reconnect,
+            last_event_id=last_event_id,
+            decoder_options={
+                "comments": comments,
+                "done_sentinel": done_sentinel,
+                "max_line_size": max_line_size,
+                "max_event_size": max_event_size,
+            },
+        )
 
 
 class SourceState:

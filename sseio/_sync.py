@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ._assembler import DEFAULT_MAX_EVENT_SIZE
-from ._client import DRAIN_TIMEOUT, IdlePool, SourceState, join_url, merge_headers, read_budget
+from ._client import DRAIN_TIMEOUT, IdlePool, Settings, SourceState, merge_headers, read_budget
 from ._errors import (
     ConnectError,
     ConnectTimeout,
@@ -55,19 +55,14 @@ class EventSource:
     def __init__(
         self,
         state: SourceState,
-        *,
+        settings: Settings,
         timeout: Timeout,
-        ssl_context: ssl.SSLContext | None,
-        verify: bool,
-        max_redirects: int,
         pool: IdlePool[socket.socket] | None = None,
     ) -> None:
         self._state = state
-        self._pool = pool
+        self._settings = settings
         self._timeout = timeout
-        self._ssl_context = ssl_context
-        self._verify = verify
-        self._max_redirects = max_redirects
+        self._pool = pool
         self._sock: socket.socket | None = None
         self._exchange: Exchange | None = None
         self._pending: list[ServerSentEvent | Comment | Done] = []
@@ -165,7 +160,7 @@ class EventSource:
             response = exchange.response
             assert response is not None
             try:
-                follow = redirect(request, response, hops, self._max_redirects)
+                follow = redirect(request, response, hops, self._settings.max_redirects)
                 if follow is None and not check_response(response):
                     body = self._error_body(sock, exchange, body)
                     raise error_from_response(response, body)
@@ -208,7 +203,7 @@ class EventSource:
         try:
             sock = socket.create_connection(address, timeout=self._timeout.connect)
             if request.scheme == "https":
-                context = make_ssl_context(self._ssl_context, self._verify)
+                context = make_ssl_context(self._settings.ssl_context, self._settings.verify)
                 try:
                     sock = context.wrap_socket(sock, server_hostname=request.host)
                 except BaseException:
@@ -299,13 +294,15 @@ class Client:
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
         max_idle_per_origin: int = 8,
     ) -> None:
-        self.base_url = base_url
-        self.headers = merge_headers(headers, None)
-        self.timeout = timeout
-        self.reconnect = reconnect
-        self._ssl_context = ssl_context
-        self._verify = verify
-        self._max_redirects = max_redirects
+        self.settings = Settings(
+            base_url,
+            tuple(merge_headers(headers, None)),
+            timeout,
+            reconnect,
+            ssl_context,
+            verify,
+            max_redirects,
+        )
         self._pool: IdlePool[socket.socket] | None = (
             IdlePool(max_idle_per_origin) if max_idle_per_origin > 0 else None
         )
@@ -328,29 +325,20 @@ class Client:
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     ) -> Iterator[EventSource]:
         """Open a stream; yields the source once the server answered 200 with an event stream."""
-        state = SourceState.for_call(
+        state = self.settings.state_for(
             method,
-            join_url(self.base_url, url),
-            headers=merge_headers(self.headers, headers),
+            url,
+            headers=headers,
             json=json,
             content=content,
-            reconnect=reconnect or self.reconnect,
+            reconnect=reconnect,
             last_event_id=last_event_id,
-            decoder_options={
-                "comments": comments,
-                "done_sentinel": done_sentinel,
-                "max_line_size": max_line_size,
-                "max_event_size": max_event_size,
-            },
+            comments=comments,
+            done_sentinel=done_sentinel,
+            max_line_size=max_line_size,
+            max_event_size=max_event_size,
         )
-        source = EventSource(
-            state,
-            timeout=timeout or self.timeout,
-            ssl_context=self._ssl_context,
-            verify=self._verify,
-            max_redirects=self._max_redirects,
-            pool=self._pool,
-        )
+        source = EventSource(state, self.settings, timeout or self.settings.timeout, self._pool)
         try:
             source.open()
             yield source
