@@ -64,8 +64,14 @@ class FieldRules:
     ) -> None:
         if done_sentinel is not None and not isinstance(done_sentinel, str):
             raise UsageError(f"done_sentinel must be a str or None, got {done_sentinel!r}")
-        if not isinstance(last_event_id, str) or "\0" in last_event_id:
-            raise UsageError(f"last_event_id must be a str without NUL, got {last_event_id!r}")
+        if not isinstance(last_event_id, str) or any(c in last_event_id for c in "\0\r\n"):
+            raise UsageError(
+                f"last_event_id must be a str without NUL, CR or LF, got {last_event_id!r}"
+            )
+        if retry is not None and (
+            isinstance(retry, bool) or not isinstance(retry, int) or retry < 0
+        ):
+            raise UsageError(f"retry must be a non-negative int (ms) or None, got {retry!r}")
         self._done = done_sentinel
         self._max_event_size = check_limit("max_event_size", max_event_size)
         self._comments = bool(comments)
