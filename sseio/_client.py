@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urljoin
 
 from ._decoder import SSEDecoder
+from ._errors import EventTimeout, LimitExceeded
 from ._events import Comment, Done, ServerSentEvent
 from ._http import DEFAULT_MAX_REDIRECTS, Request, Response, header_safe, prepare_request
 from ._reconnect import DEFAULT_TIMEOUT, Reconnect, ReconnectState, Timeout
@@ -97,6 +98,8 @@ class SourceState:
         self.retry: int | None = None
         self.done = False
         self.events_arrived = False  # set by feed(); the adapter resets it to time events
+        self.progressed = False  # an event was handed out on this connection
+        self._failure: LimitExceeded | None = None  # raised once the items before it are out
         self.response: Response | None = None
         self.policy = ReconnectState(reconnect, rng)
         self._decoder_options = decoder_options
@@ -146,7 +149,11 @@ class SourceState:
         """
         if self._decoder is None:
             return []
-        items = self._decoder.feed(body)
+        try:
+            items = self._decoder.feed(body)
+        except LimitExceeded as exc:
+            # Hand out what came before the bad line, then raise (see hand_out).
+            items, exc.events, self._failure = exc.events, [], exc
         self.retry = self._decoder.retry  # the reconnection time applies at once
         for item in items:
             if type(item) is not Comment:
@@ -167,11 +174,15 @@ class SourceState:
         for item in items:
             if isinstance(item, ServerSentEvent):
                 self.last_event_id = item.id
+                self.progressed = True
             elif isinstance(item, Done):
                 self.done = True
                 return
             yield item
         self.caught_up()
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
 
     def caught_up(self) -> None:
         """Every item fed so far was handed out: take on the decoder's last event ID
@@ -182,6 +193,7 @@ class SourceState:
     def decide(self, error: BaseException | None, *, now: float, wall_clock: float) -> float | None:
         """After the stream ended (``error`` None) or failed: seconds to wait, or ``None``."""
         started = self.response is not None
+        progressed, self.progressed = self.progressed, False
         self._decoder = None
         self.response = None
         if self.done:
@@ -193,14 +205,21 @@ class SourceState:
             retry_ms=self.retry,
             has_body=bool(self.request.body),
             response_started=started,
+            progressed=progressed,
         )
 
 
 def read_budget(timeout: Timeout, now: float, last_event_at: float) -> tuple[float | None, bool]:
-    """How long the next read may wait, and whether running out means an event timeout."""
+    """How long the next read may wait, and whether running out means an event timeout.
+
+    Raises ``EventTimeout`` when the time between events is already used up
+    (bytes may still be arriving: keepalives do not count).
+    """
     if timeout.event is None:
         return timeout.read, False
-    left = max(last_event_at + timeout.event - now, 0.0)
+    left = last_event_at + timeout.event - now
+    if left <= 0:
+        raise EventTimeout(f"no event for {timeout.event}s")
     if timeout.read is None or left < timeout.read:
         return left, True
     return timeout.read, False

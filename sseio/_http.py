@@ -254,6 +254,7 @@ class Exchange:
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEADER_SIZE)
         self._decoder: _ContentDecoder | None = None
         self._peer_closed = False
+        self._head_bytes = 0  # bytes handed to h11 before the response head was complete
 
     def request_bytes(self) -> bytes:
         """The bytes of the whole request: head and body."""
@@ -267,6 +268,18 @@ class Exchange:
 
     def receive(self, data: bytes) -> bytes:
         """Feed what the connection delivered (``b""`` at its end); return body bytes."""
+        if self.response is None and data:
+            # Hand h11 no more than the head limit (plus one byte) until the head is
+            # complete, so that its limit on an incomplete head applies however the
+            # head was split into reads.
+            room = MAX_HEADER_SIZE + 1 - self._head_bytes
+            self._head_bytes += min(len(data), room)
+            if len(data) > room:
+                body = self._receive(data[:room])
+                return body + self._receive(data[room:])
+        return self._receive(data)
+
+    def _receive(self, data: bytes) -> bytes:
         conn = self._h11
         if not data:
             self._peer_closed = True
@@ -392,12 +405,13 @@ def redirect(request: Request, response: Response, hops: int, max_redirects: int
         return None
     if hops >= max_redirects:
         raise TooManyRedirects(f"more than {max_redirects} redirects, last to {location}")
-    if urlsplit(location.strip()).scheme and not urlsplit(location.strip()).netloc:
-        raise RemoteProtocolError(f"cannot follow redirect to {location!r}: no host")
-    url = urljoin(request.url, location.strip())
     try:
+        target_parts = urlsplit(location.strip())
+        if target_parts.scheme and not target_parts.netloc:
+            raise UsageError("no host")
+        url = urljoin(request.url, location.strip())
         scheme, host, port, target = _split_url(url)
-    except UsageError as exc:
+    except (UsageError, ValueError) as exc:
         raise RemoteProtocolError(f"cannot follow redirect to {location!r}: {exc}") from exc
     method, body = request.method, request.body
     drop = {"host"}

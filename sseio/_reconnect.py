@@ -5,7 +5,8 @@ says whether and when an event source tries again after its stream ended or
 failed, by the EventSource model: the server's ``retry:`` time (else
 ``delay``) grows by ``backoff`` after each failed attempt in a row, up to
 ``max_delay``, with random jitter that only ever lengthens it; a stream that
-stayed up for ``reset_after`` seconds starts the count again.
+delivered an event, or stayed up for ``reset_after`` seconds, starts the count
+again (a stream that keeps making progress is never given up on).
 ``ReconnectState.decide`` applies it to one outcome and returns the seconds
 to wait, or ``None`` to stop.  Nothing here
 reads a clock or sleeps: adapters pass the time in and do the waiting.
@@ -154,11 +155,16 @@ class ReconnectState:
         retry_ms: int | None,
         has_body: bool,
         response_started: bool,
+        progressed: bool = False,
     ) -> float | None:
         """Seconds to wait before reconnecting after ``error`` (``None``: the body
-        ended normally), or ``None`` to stop (the caller then raises ``error``)."""
+        ended normally), or ``None`` to stop (the caller then raises ``error``).
+        ``progressed``: the connection delivered at least one event."""
         policy = self.policy
-        if self._connected_at is not None and now - self._connected_at >= policy.reset_after:
+        stayed_up = (
+            self._connected_at is not None and now - self._connected_at >= policy.reset_after
+        )
+        if stayed_up or progressed:
             self.attempts = 0
             self._first_failure = None
         self._connected_at = None

@@ -65,19 +65,15 @@ def connect(state: SourceState, now: float = 0.0) -> Request:
 
 
 def hand_out(items: list[Any], state: SourceState, limit: int | None = None) -> list[Any]:
-    """What an adapter gives its consumer from one ``feed()`` batch, by the
-    documented protocol; ``limit`` is a consumer that stops after that many."""
+    """What an adapter gives its consumer from one ``feed()`` batch, through
+    ``SourceState.hand_out``; ``limit`` is a consumer that stops after that many."""
     given: list[Any] = []
-    for item in items:
-        if limit is not None and len(given) == limit:
-            return given
-        if isinstance(item, ServerSentEvent):
-            state.last_event_id = item.id
-        elif isinstance(item, Done):
-            state.done = True
-            return given
+    batch = state.hand_out(items)
+    for item in batch:
         given.append(item)
-    state.caught_up()
+        if limit is not None and len(given) == limit:
+            batch.close()  # the consumer left the loop
+            break
     return given
 
 
@@ -390,11 +386,15 @@ def test_comments_pass_through_when_asked() -> None:
     assert plain.feed(b": ping\n\ndata: x\n\n") == [ServerSentEvent(data="x")]
 
 
-def test_decoder_limits_are_applied() -> None:
+def test_decoder_limits_are_applied_after_the_events_before_them() -> None:
     state = source(max_event_size=8)
     connect(state)
+    items = state.feed(b"data: ok\n\ndata: 0123456789\n\n")
+    assert items == [ServerSentEvent(data="ok")]
+    given: list[Any] = []
     with pytest.raises(sseio.LimitExceeded) as info:
-        state.feed(b"data: 0123456789\n\n")
+        given.extend(state.hand_out(items))
+    assert given == [ServerSentEvent(data="ok")]
     assert info.value.limit_name == "max_event_size"
     # A limit exceeded is never retried.
     assert state.decide(info.value, **NOW) is None
@@ -492,10 +492,12 @@ def test_event_timeout_without_read_timeout() -> None:
     assert read_budget(limits, now=104.0, last_event_at=100.0) == (6.0, True)
 
 
-def test_event_deadline_already_passed() -> None:
-    limits = Timeout(read=60.0, event=10.0)
-    assert read_budget(limits, now=50.0, last_event_at=0.0) == (0.0, True)
-    assert read_budget(Timeout(read=None, event=1.0), now=5.0, last_event_at=0.0) == (0.0, True)
+def test_event_deadline_already_passed_raises_at_once() -> None:
+    """No zero-length wait (a blocking socket would turn non-blocking): the time is up."""
+    with pytest.raises(sseio.EventTimeout, match=r"no event for 10\.0s"):
+        read_budget(Timeout(read=60.0, event=10.0), now=50.0, last_event_at=0.0)
+    with pytest.raises(sseio.EventTimeout):
+        read_budget(Timeout(read=None, event=1.0), now=1.0, last_event_at=0.0)
 
 
 # --------------------------------------------------------------------------- IdlePool

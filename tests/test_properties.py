@@ -193,7 +193,8 @@ def test_limits_give_the_reference_result_or_an_error_after_a_prefix(
             "max_event_size": st.integers(1, 64),
             "comments": st.booleans(),
             "done_sentinel": custom_sentinels,
-            "last_event_id": st.text(st.characters(codec="utf-8", exclude_characters="\x00")),
+            # A starting ID is one a stream could have set: no NUL, CR or LF.
+            "last_event_id": st.text(st.characters(codec="utf-8", exclude_characters="\x00\r\n")),
             "retry": st.none() | st.integers(0, sseio.MAX_RETRY),
         },
     ),
