@@ -120,8 +120,8 @@ class AsyncEventSource:
             error: SSEError | None = None
             try:
                 while True:
-                    items, self._pending = self._pending, []
-                    for item in state.hand_out(items):
+                    # No local keeps the batch or the read alive across the next read.
+                    for item in state.hand_out(self._take_pending()):
                         yield item
                     if state.done or self._closed:
                         await self._drain()
@@ -130,8 +130,7 @@ class AsyncEventSource:
                     exchange = self._exchange
                     if exchange is None or exchange.ended:
                         break
-                    body = exchange.receive(await self._read())
-                    self._pending = state.feed(body) if body else []
+                    self._pending = state.feed(exchange.receive(await self._read()))
                     if state.events_arrived:
                         state.events_arrived = False
                         self._last_event_at = anyio.current_time()
@@ -144,6 +143,10 @@ class AsyncEventSource:
                     raise error
                 return
             await anyio.sleep(delay)
+
+    def _take_pending(self) -> list[ServerSentEvent | Comment | Done]:
+        pending, self._pending = self._pending, []
+        return pending
 
     async def open(self) -> None:
         """Connect (following redirects), retrying as the policy allows; raises on failure."""

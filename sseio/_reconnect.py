@@ -132,6 +132,9 @@ def _transient(error: BaseException) -> bool:
     return isinstance(error, (TransportError, ProtocolError))
 
 
+_SHARED_RANDOM = random.Random()  # jitter needs no state of its own per stream
+
+
 class ReconnectState:
     """A source's running count of attempts, and the decision after each outcome."""
 
@@ -140,7 +143,7 @@ class ReconnectState:
         self.attempts = 0  # reconnects in a row since the last stable stream
         self._first_failure: float | None = None
         self._connected_at: float | None = None
-        self._rng = rng or random.Random()
+        self._rng = rng or _SHARED_RANDOM
 
     def connected(self, now: float) -> None:
         """A stream opened (status 200, event-stream) at ``now``."""

@@ -116,8 +116,8 @@ class EventSource:
             error: SSEError | None = None
             try:
                 while True:
-                    items, self._pending = self._pending, []
-                    yield from state.hand_out(items)
+                    # No local keeps the batch or the read alive across the next read.
+                    yield from state.hand_out(self._take_pending())
                     if state.done or self._closed:
                         self._drain()
                         self._drop()
@@ -125,8 +125,7 @@ class EventSource:
                     exchange = self._exchange
                     if exchange is None or exchange.ended:
                         break
-                    body = exchange.receive(self._read())
-                    self._pending = state.feed(body) if body else []
+                    self._pending = state.feed(exchange.receive(self._read()))
                     if state.events_arrived:
                         state.events_arrived = False
                         self._last_event_at = time.monotonic()
@@ -139,6 +138,10 @@ class EventSource:
                     raise error
                 return
             time.sleep(delay)
+
+    def _take_pending(self) -> list[ServerSentEvent | Comment | Done]:
+        pending, self._pending = self._pending, []
+        return pending
 
     def open(self) -> None:
         """Connect (following redirects), retrying as the policy allows; raises on failure."""

@@ -1725,8 +1725,12 @@ def malformed_http(env: Env, case: bytes) -> Steps:
     env.server.script(raw(case, hold=True))
     out = yield Call(env.server.url())
     error = out.raised(sseio.RemoteProtocolError)
-    assert error.__cause__ is not None
-    assert not isinstance(error.__cause__, sseio.SSEError)
+    if b"chunked" in case:
+        # sseio de-chunks bodies itself: no foreign exception underneath to chain.
+        assert "invalid chunk size line" in str(error)
+    else:
+        assert error.__cause__ is not None
+        assert not isinstance(error.__cause__, sseio.SSEError)
     assert out.items == []
     assert_client_closed(env.server)
 
@@ -1737,7 +1741,10 @@ def body_cut_short(env: Env, case: Framing) -> Steps:
     env.server.script(stream(first + event("b", id="2"), framing=case, cut_after=len(first) + 5))
     out = yield Call(env.server.url())
     error = out.raised(sseio.RemoteProtocolError)
-    assert error.__cause__ is not None
+    if case == "chunked":  # sseio's own de-chunker: nothing foreign to chain
+        assert "closed the connection inside a chunked body" in str(error)
+    else:
+        assert error.__cause__ is not None
     assert out.items == [sse("a", id="1")]
     assert out.last_event_id == "1"
 

@@ -686,7 +686,10 @@ def test_corrupt_compressed_body(encoding: bytes) -> None:
 def test_malformed_response(data: bytes) -> None:
     error = every_chunking_raises(data)
     assert isinstance(error, sseio.ProtocolError)
-    assert isinstance(error.__cause__, h11.RemoteProtocolError)
+    if b"chunked" in data:  # de-chunked by sseio itself: nothing foreign to chain
+        assert "invalid chunk size line" in str(error)
+    else:
+        assert isinstance(error.__cause__, h11.RemoteProtocolError)
 
 
 def test_oversized_response_head() -> None:
@@ -737,7 +740,7 @@ def test_closed_mid_body_with_content_length() -> None:
 def test_closed_mid_body_chunked(cut: bytes) -> None:
     data = STREAM_HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + cut
     error = every_chunking_raises(data, eof=True)
-    assert isinstance(error.__cause__, h11.RemoteProtocolError)
+    assert str(error) == "server closed the connection inside a chunked body"
 
 
 def test_body_read_before_the_cut_is_delivered() -> None:
