@@ -12,11 +12,13 @@ normalised so that every line ends in a single LF.  It guarantees:
 - Each byte is searched a constant number of times: the partial line is kept as
   a list of pieces and joined once, when its end arrives.  Work is linear in
   the input however it is chunked.
-- A line longer than ``max_line_size`` never sits in memory: the ``ignorable``
-  hook may declare it meaningless (an unknown field, an unwanted comment), and
-  it is then dropped as it streams past; otherwise the splitter stores a
-  ``LimitExceeded`` in ``error`` (the caller raises it after handing out what
-  the chunk completed, so nothing received before the bad line is lost).
+- A line longer than ``max_line_size`` never sits in memory (beyond its first
+  five bytes, under a limit smaller than that, while they may still name a
+  known field): the ``ignorable`` hook may declare it meaningless (an unknown
+  field, an unwanted comment), and it is then dropped as it streams past;
+  otherwise the splitter stores a ``LimitExceeded`` in ``error`` (the caller
+  raises it after handing out what the chunk completed, so nothing received
+  before the bad line is lost).
 
 ``LineDecoder`` is the public face: the same splitting, with each line decoded
 from UTF-8 (invalid sequences become U+FFFD).  Lines are bytes in CR/LF-free
