@@ -240,6 +240,10 @@ class _ContentDecoder:
             raise RemoteProtocolError(f"invalid {self._encoding} body: {exc}") from exc
 
 
+_RELEASED = h11.Connection(h11.CLIENT)
+"""Stands in for an exchange's h11 connection once a chunked body no longer needs it."""
+
+
 class Exchange:
     """One HTTP/1.1 request and its response on one connection (h11 underneath).
 
@@ -318,9 +322,11 @@ class Exchange:
                 elif type(event) is h11.Response:
                     self._start(event)
                     if self._chunked is not None:
-                        # From here on the body is de-chunked here, not by h11.
+                        # From here on the body is de-chunked here, not by h11,
+                        # which is let go with the copy of the read it buffers.
                         pieces.append(self._chunked.feed(conn.trailing_data[0]))
                         self.ended = self._chunked.ended
+                        self._h11 = _RELEASED
                         break
                 elif type(event) is h11.ConnectionClosed:
                     self._closed_early()
