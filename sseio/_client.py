@@ -63,14 +63,18 @@ class Settings:
         max_line_size: int,
         max_event_size: int,
     ) -> SourceState:
-        """The state for one stream: the call's arguments over the client's defaults."""
-        return SourceState.for_call(
+        """The state for one stream: the call's arguments (validated) over the defaults."""
+        request = prepare_request(
             method,
             join_url(self.base_url, url),
             headers=merge_headers(self.headers, headers),
             json=json,
             content=content,
-            reconnect=reconnect or self.reconnect,
+            last_event_id=last_event_id,
+        )
+        return SourceState(
+            request,
+            reconnect=reconnect or self.reconnect or Reconnect(),
             last_event_id=last_event_id,
             decoder_options={
                 "comments": comments,
@@ -104,30 +108,6 @@ class SourceState:
         self.policy = ReconnectState(reconnect, rng)
         self._decoder_options = decoder_options
         self._decoder: SSEDecoder[Any] | None = None
-
-    @classmethod
-    def for_call(
-        cls,
-        method: str,
-        url: str,
-        *,
-        headers: Any,
-        json: Any,
-        content: bytes | str | None,
-        reconnect: Reconnect | None,
-        last_event_id: str,
-        decoder_options: dict[str, Any],
-    ) -> SourceState:
-        """The state for a ``connect_sse`` / ``aconnect_sse`` call (arguments validated)."""
-        request = prepare_request(
-            method, url, headers=headers, json=json, content=content, last_event_id=last_event_id
-        )
-        return cls(
-            request,
-            reconnect=Reconnect() if reconnect is None else reconnect,
-            last_event_id=last_event_id,
-            decoder_options=decoder_options,
-        )
 
     def next_request(self) -> Request:
         """The request for the next connection, with ``Last-Event-ID`` as it stands."""

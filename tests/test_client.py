@@ -23,7 +23,7 @@ import pytest
 
 import sseio
 from sseio import Comment, Done, ServerSentEvent
-from sseio._client import IdlePool, SourceState, join_url, merge_headers, read_budget
+from sseio._client import IdlePool, Settings, SourceState, join_url, merge_headers, read_budget
 from sseio._http import Exchange, Request, Response, prepare_request
 from sseio._reconnect import Reconnect, Timeout
 
@@ -400,11 +400,11 @@ def test_decoder_limits_are_applied_after_the_events_before_them() -> None:
     assert state.decide(info.value, **NOW) is None
 
 
-# --------------------------------------------------------------------------- for_call
+# --------------------------------------------------------------------------- Settings.state_for
 
 
-def test_for_call_builds_the_request_and_default_policy() -> None:
-    state = SourceState.for_call(
+def test_state_for_builds_the_request_and_default_policy() -> None:
+    state = Settings().state_for(
         "post",
         URL,
         headers={"Authorization": "Bearer k"},
@@ -412,7 +412,10 @@ def test_for_call_builds_the_request_and_default_policy() -> None:
         content=None,
         reconnect=None,
         last_event_id="5",
-        decoder_options={},
+        comments=False,
+        done_sentinel="[DONE]",
+        max_line_size=1024,
+        max_event_size=1024,
     )
     assert state.request.method == "POST"
     assert state.request.body == b'{"q":1}'
@@ -421,8 +424,8 @@ def test_for_call_builds_the_request_and_default_policy() -> None:
     assert state.policy.policy == Reconnect()
 
 
-def test_for_call_keeps_the_given_policy() -> None:
-    state = SourceState.for_call(
+def test_state_for_keeps_the_given_policy() -> None:
+    state = Settings().state_for(
         "GET",
         URL,
         headers=None,
@@ -430,7 +433,10 @@ def test_for_call_keeps_the_given_policy() -> None:
         content=None,
         reconnect=sseio.NO_RECONNECT,
         last_event_id="",
-        decoder_options={},
+        comments=False,
+        done_sentinel="[DONE]",
+        max_line_size=1024,
+        max_event_size=1024,
     )
     assert state.policy.policy is sseio.NO_RECONNECT
     connect(state)
@@ -441,9 +447,9 @@ def test_for_call_keeps_the_given_policy() -> None:
     ("url", "headers", "last_event_id"),
     [("ftp://h/", None, ""), (URL, {"X": "a\nb"}, ""), (URL, None, "a\rb")],
 )
-def test_for_call_validates(url: str, headers: dict[str, str] | None, last_event_id: str) -> None:
+def test_state_for_validates(url: str, headers: dict[str, str] | None, last_event_id: str) -> None:
     with pytest.raises(sseio.UsageError):
-        SourceState.for_call(
+        Settings().state_for(
             "GET",
             url,
             headers=headers,
@@ -451,7 +457,10 @@ def test_for_call_validates(url: str, headers: dict[str, str] | None, last_event
             content=None,
             reconnect=None,
             last_event_id=last_event_id,
-            decoder_options={},
+            comments=False,
+            done_sentinel="[DONE]",
+            max_line_size=1024,
+            max_event_size=1024,
         )
 
 
