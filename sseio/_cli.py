@@ -9,6 +9,9 @@ reads, so items from a pipe appear as they arrive.
 event-stream form (JSON lines with ``--json``), reconnecting like an
 EventSource.
 
+``sseio chat``, ``sseio serve`` and ``sseio demo`` (in ``_cli_chat.py``) talk to
+OpenAI-compatible chat APIs and run the embedded mock API.
+
 Errors go to standard error; the exit status is 0 on success, 1 for a stream
 or connection error, 2 for a usage error and 130 when interrupted.
 """
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ._assembler import DEFAULT_MAX_EVENT_SIZE
+from ._cli_chat import add_chat_commands
 from ._decoder import SSEDecoder
 from ._encoder import encode_comment
 from ._errors import LimitExceeded, SSEError, UsageError
@@ -91,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         "-k", "--insecure", action="store_true", help="do not verify TLS certificates"
     )
     events.set_defaults(run=_events)
+    add_chat_commands(commands)
     return parser
 
 
