@@ -203,6 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         status: int = args.run(args)
+    except UsageError as exc:
+        print(f"sseio: error: {exc}", file=sys.stderr)
+        return 2
     except SSEError as exc:
         print(f"sseio: error: {exc}", file=sys.stderr)
         return 1

@@ -1,7 +1,8 @@
 """The chat side of the command line: ``sseio chat``, ``sseio serve`` and ``sseio demo``.
 
 ``chat`` streams an answer from an OpenAI-compatible API and prints it as the
-tokens arrive: reasoning dimmed (on a terminal) or hidden, and a stats line on
+tokens arrive: reasoning dimmed on a terminal (marked ``[thinking] … [/thinking]``
+elsewhere, or hidden with ``--hide-think``), and a stats line on
 standard error (time to first token, tokens per second, finish reason).
 ``serve`` runs the embedded mock API until interrupted; ``demo`` starts it on
 a free loopback port in this process and chats with it over a real socket.
@@ -31,6 +32,8 @@ DEMO_PROMPT = "Why do streaming chat APIs use Server-Sent Events?"
 DEMO_MODEL = "Dhanishtha-2.0-preview"
 _DIM = "\x1b[2m"
 _RESET = "\x1b[0m"
+_PLAIN_START = "[thinking] "  # marks reasoning where there is no terminal to dim it
+_PLAIN_END = " [/thinking]\n"
 
 
 def add_chat_commands(commands: Any) -> None:
@@ -159,15 +162,18 @@ class _Printer:
         self.pieces += 1
         if reasoning and not self.show_think:
             return
-        if reasoning != self.in_reasoning and self.color:
-            self.out.write(_DIM if reasoning else _RESET)
+        if reasoning != self.in_reasoning:
+            if self.color:
+                self.out.write(_DIM if reasoning else _RESET)
+            else:
+                self.out.write(_PLAIN_START if reasoning else _PLAIN_END)
         self.in_reasoning = reasoning
         self.out.write(text)
         self.out.flush()
 
     def end(self) -> None:
-        if self.in_reasoning and self.color:
-            self.out.write(_RESET)
+        if self.in_reasoning:
+            self.out.write(_RESET if self.color else _PLAIN_END)
         self.out.write("\n")
         self.out.flush()
 

@@ -94,7 +94,7 @@ def test_missing_file(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
 
 def test_bad_limit_is_a_usage_error(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     status, _, err = run(["decode", "--max-line-size", "0", str(EXAMPLE)], capsysbinary)
-    assert status == 1
+    assert status == 2
     assert "max_line_size must be a positive integer" in err
 
 
@@ -328,5 +328,5 @@ def test_events_reports_a_non_stream_answer(capsysbinary: pytest.CaptureFixture[
 
 def test_events_bad_header_is_an_error(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     status, _, err = run(["events", "http://127.0.0.1:9/", "-H", "novalue"], capsysbinary)
-    assert status == 1
+    assert status == 2
     assert "Name: value" in err
