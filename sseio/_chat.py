@@ -372,32 +372,32 @@ class ChatAccumulator:
             self.system_fingerprint = chunk.system_fingerprint
         if chunk.usage is not None:
             self.usage = chunk.usage
-        for choice in chunk.choices:
-            parts = self._choices.get(choice.index)
+        for index, delta, finish, _, _ in chunk.choices:
+            parts = self._choices.get(index)
             if parts is None:
-                parts = self._choices[choice.index] = _ChoiceParts()
-            delta = choice.delta
-            if delta.content is not None:
+                parts = self._choices[index] = _ChoiceParts()
+            role, content, reasoning, tool_calls, refusal, _ = delta
+            if content is not None:
                 if parts.content is None:
-                    parts.content = [delta.content]
+                    parts.content = [content]
                 else:
-                    parts.content.append(delta.content)
-            if delta.role is not None:
-                parts.role = delta.role
-            if delta.reasoning is not None:
+                    parts.content.append(content)
+            if role is not None:
+                parts.role = role
+            if reasoning is not None:
                 if parts.reasoning is None:
-                    parts.reasoning = [delta.reasoning]
+                    parts.reasoning = [reasoning]
                 else:
-                    parts.reasoning.append(delta.reasoning)
-            if delta.tool_calls:
-                parts.add_tool_calls(delta.tool_calls)
-            if delta.refusal is not None:
+                    parts.reasoning.append(reasoning)
+            if tool_calls:
+                parts.add_tool_calls(tool_calls)
+            if refusal is not None:
                 if parts.refusal is None:
-                    parts.refusal = [delta.refusal]
+                    parts.refusal = [refusal]
                 else:
-                    parts.refusal.append(delta.refusal)
-            if choice.finish_reason is not None:
-                parts.finish_reason = choice.finish_reason
+                    parts.refusal.append(refusal)
+            if finish is not None:
+                parts.finish_reason = finish
 
     @property
     def finished(self) -> bool:
@@ -461,22 +461,22 @@ class ChatCall:
         """The chunk an event carries; ``None`` for an event that carries none."""
         if type(event) is not ServerSentEvent:
             return None
-        data = event.data
+        kind, data, _, _ = event
         if not data:
             return None
         try:
             payload = loads(data)
         except ValueError:
-            if event.event == "error":
+            if kind == "error":
                 raise self._with_partial(APIError(data, payload=data, retryable=False)) from None
             raise self._with_partial(
                 InvalidChunk(f"chat chunk is not JSON: {data[:60]!r}", payload=data)
             ) from None
-        if event.event != "message" or type(payload) is not dict or "choices" not in payload:
+        if kind != "message" or type(payload) is not dict or "choices" not in payload:
             error = stream_error(event, payload)
             if error is not None:
                 raise self._with_partial(error)
-            if event.event != "message":
+            if kind != "message":
                 return None  # an event type this layer does not know: not a chunk
         try:
             chunk = parse_chunk(payload)
@@ -491,31 +491,38 @@ class ChatCall:
         return chunk
 
     def _split(self, chunk: ChatChunk) -> ChatChunk:
-        changed = False
-        choices = list(chunk.choices)
-        for position, choice in enumerate(choices):
-            delta = choice.delta
-            content = delta.content
-            splitter = self._splitters.get(choice.index)
-            if splitter is None:
-                if (content is None or "<" not in content) and choice.finish_reason is None:
-                    continue
-                splitter = self._splitters[choice.index] = ThinkSplitter(self._tags)
-            text, thought = splitter.feed(content) if content else ("", "")
-            if choice.finish_reason is not None:
-                more_text, more_thought = splitter.close()
-                text += more_text
-                thought += more_thought
-            if text == (content or "") and not thought:
-                continue
-            reasoning = thought if delta.reasoning is None else delta.reasoning + thought
-            new_delta = delta._replace(
-                content=text if content is not None or text else content,
-                reasoning=reasoning if reasoning or delta.reasoning is not None else None,
-            )
-            choices[position] = choice._replace(delta=new_delta)
-            changed = True
-        return chunk._replace(choices=tuple(choices)) if changed else chunk
+        """Move inline reasoning blocks of each choice's content into its reasoning."""
+        choices = chunk.choices
+        if len(choices) == 1:  # the usual shape: skip the copies when nothing changes
+            choice = choices[0]
+            split = self._split_choice(choice)
+            return chunk if split is choice else chunk._replace(choices=(split,))
+        split_choices = tuple(self._split_choice(choice) for choice in choices)
+        if all(new is old for new, old in zip(split_choices, choices, strict=True)):
+            return chunk
+        return chunk._replace(choices=split_choices)
+
+    def _split_choice(self, choice: ChunkChoice) -> ChunkChoice:
+        index, delta, finish, _, _ = choice
+        content = delta.content
+        splitter = self._splitters.get(index)
+        if splitter is None:
+            if (content is None or "<" not in content) and finish is None:
+                return choice
+            splitter = self._splitters[index] = ThinkSplitter(self._tags)
+        text, thought = splitter.feed(content) if content else ("", "")
+        if finish is not None:
+            more_text, more_thought = splitter.close()
+            text += more_text
+            thought += more_thought
+        if not thought and text == (content or ""):
+            return choice
+        reasoning = thought if delta.reasoning is None else delta.reasoning + thought
+        new_delta = delta._replace(
+            content=text if content is not None or text else content,
+            reasoning=reasoning if reasoning or delta.reasoning is not None else None,
+        )
+        return choice._replace(delta=new_delta)
 
     def on_done(self) -> ChatChunk | None:
         """``[DONE]`` arrived: release text a splitter still holds, as one last chunk."""

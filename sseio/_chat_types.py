@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from json.scanner import make_scanner
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -51,26 +52,50 @@ def _extra(raw: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:
     return {key: value for key, value in raw.items() if key not in known}
 
 
-def _load_with_fallback() -> Any:
-    """``json.loads``, or a faster library's when installed, giving identical results.
+def _standard_loads() -> Callable[[str], Any]:
+    """``json.loads`` without its Python-level wrapping for the usual payload.
+
+    The standard library's own scanner (the C one when available) reads a text
+    that is exactly one JSON value, as chunk payloads are; anything else
+    (whitespace around it, trailing data, invalid JSON) goes to ``json.loads``
+    itself, so the results and the errors are those of ``json.loads``.
+    """
+    scanner_for: Any = make_scanner  # typeshed types it as a class of its own
+    scan: Callable[[str, int], tuple[Any, int]] = scanner_for(json.JSONDecoder())
+    slow = json.loads
+
+    def loads(text: str) -> Any:
+        try:
+            value, end = scan(text, 0)
+        except StopIteration:
+            return slow(text)
+        if end != len(text):
+            return slow(text)
+        return value
+
+    return loads
+
+
+def _load_with_fallback() -> Callable[[str], Any]:
+    """The standard library's parser, or a faster library's when installed, with identical results.
 
     A faster parser is used only where it agrees with the standard library; on
     anything it refuses (integers over 64 bits, lone surrogates, NaN...) the
     standard library decides, so the result and the errors are the same.
     """
+    standard = _standard_loads()
     try:
         orjson = importlib.import_module("orjson")
     except ImportError:
-        return json.loads
+        return standard
     fast = orjson.loads
     refused = orjson.JSONDecodeError
-    slow = json.loads
 
     def loads(text: str) -> Any:
         try:
             return fast(text)
         except refused:
-            return slow(text)
+            return standard(text)
 
     return loads
 
@@ -311,8 +336,6 @@ def parse_delta(raw: Any, payload: Any) -> Delta:
             return _EMPTY_DELTA
         raise _bad("delta must be an object", raw, payload)
     content = raw.get("content")
-    if type(content) is str and len(raw) == 1:
-        return _new(Delta, (None, content, None, None, None, raw))  # the common token chunk
     reasoning = raw.get("reasoning_content")
     if reasoning is None:
         reasoning = raw.get("reasoning")
@@ -333,51 +356,65 @@ def parse_delta(raw: Any, payload: Any) -> Delta:
 _EMPTY_DELTA = Delta()
 
 
+def _choice(choice: Any, position: int, payload: Any) -> ChunkChoice:
+    if type(choice) is not dict:
+        raise _bad("choice must be an object", choice, payload)
+    index = choice.get("index", position)
+    if type(index) is not int:
+        raise _bad("choice index must be an integer", index, payload)
+    finish = choice.get("finish_reason")
+    if finish is not None and type(finish) is not str:
+        raise _bad("finish_reason must be a string or null", finish, payload)
+    delta = choice.get("delta")
+    if type(delta) is dict and len(delta) == 1 and type(content := delta.get("content")) is str:
+        parsed = _new(Delta, (None, content, None, None, None, delta))  # the common token chunk
+    else:
+        parsed = parse_delta(delta, payload)
+    return _new(ChunkChoice, (index, parsed, finish, choice.get("logprobs"), choice))
+
+
 def parse_chunk(payload: Any) -> ChatChunk:
     """A ``ChatChunk`` from one decoded JSON payload (``InvalidChunk`` if the shape is wrong)."""
     if type(payload) is not dict:
         raise _bad("must be a JSON object", payload, payload)
-    raw_choices = payload.get("choices")
+    get = payload.get
+    raw_choices = get("choices")
     choices: tuple[ChunkChoice, ...]
-    if raw_choices is None:
-        choices = ()
-    elif type(raw_choices) is not list:
-        raise _bad("choices must be a list", raw_choices, payload)
-    else:
-        parsed = []
-        for position, choice in enumerate(raw_choices):
-            if type(choice) is not dict:
-                raise _bad("choice must be an object", choice, payload)
-            index = choice.get("index", position)
-            if type(index) is not int:
-                raise _bad("choice index must be an integer", index, payload)
-            finish = choice.get("finish_reason")
-            if finish is not None and type(finish) is not str:
-                raise _bad("finish_reason must be a string or null", finish, payload)
-            parsed.append(
-                _new(
-                    ChunkChoice,
-                    (
-                        index,
-                        parse_delta(choice.get("delta"), payload),
-                        finish,
-                        choice.get("logprobs"),
-                        choice,
-                    ),
-                )
+    if type(raw_choices) is list:
+        if len(raw_choices) == 1:
+            choices = (_choice(raw_choices[0], 0, payload),)
+        else:
+            choices = tuple(
+                _choice(choice, position, payload) for position, choice in enumerate(raw_choices)
             )
-        choices = tuple(parsed)
-    usage = payload.get("usage")
+    elif raw_choices is None:
+        choices = ()
+    else:
+        raise _bad("choices must be a list", raw_choices, payload)
+    chunk_id = get("id")
+    model = get("model")
+    created = get("created")
+    usage = get("usage")
+    if not (
+        (type(chunk_id) is str or chunk_id is None)
+        and (type(model) is str or model is None)
+        and (type(created) is int or created is None)
+        and usage is None
+    ):
+        chunk_id = _text(chunk_id, "id", payload)
+        model = _text(model, "model", payload)
+        created = _created(created, payload)
+        usage = parse_usage(usage, payload)
     return _new(
         ChatChunk,
         (
-            _text(payload.get("id"), "id", payload),
-            _text(payload.get("model"), "model", payload),
-            _created(payload.get("created"), payload),
+            chunk_id,
+            model,
+            created,
             choices,
-            None if usage is None else parse_usage(usage, payload),
-            payload.get("object"),
-            payload.get("system_fingerprint"),
+            usage,
+            get("object"),
+            get("system_fingerprint"),
             payload,
         ),
     )

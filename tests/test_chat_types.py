@@ -177,8 +177,58 @@ def test_completion_helpers() -> None:
     assert call.parsed_arguments() == {"a": 1}
 
 
-def test_loads_matches_the_standard_library() -> None:
-    for text in ['{"a": 1}', "[1.5, 1e400, -0.0]", '"\\ud800"', str(2**70), '{"a": NaN}']:
-        assert repr(loads(text)) == repr(json.loads(text))
-    with pytest.raises(ValueError, match="Expecting"):
-        loads("{")
+LOADS_CASES = [
+    '{"a": 1}',
+    "[1.5, 1e400, -0.0]",
+    '"\\ud800"',
+    str(2**70),
+    '{"a": NaN}',
+    ' {"a": 1} ',
+    '{"a": 1}\n',
+    "\ufeff{}",
+    '{"a": 1} {"b": 2}',
+    '{"a": ',
+    "",
+    "nul",
+    '{"a": "\\x"}',
+    '{"k": "v", "k": "w"}',
+]
+
+
+def outcome_of(parse: Any, text: str) -> str:
+    try:
+        return "value " + repr(parse(text))
+    except ValueError as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+@pytest.mark.parametrize("text", LOADS_CASES)
+def test_loads_matches_the_standard_library(text: str) -> None:
+    assert outcome_of(loads, text) == outcome_of(json.loads, text)
+
+
+def test_a_faster_json_library_is_used_where_it_agrees(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    from sseio import _chat_types
+
+    calls: list[str] = []
+
+    class Refused(ValueError):
+        pass
+
+    def fast_loads(text: str) -> Any:
+        calls.append(text)
+        if "NaN" in text:
+            raise Refused("refused")
+        return json.loads(text)
+
+    fake = types.ModuleType("orjson")
+    fake.loads = fast_loads  # type: ignore[attr-defined]
+    fake.JSONDecodeError = Refused  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "orjson", fake)
+    chosen = _chat_types._load_with_fallback()
+    assert chosen('{"a": 1}') == {"a": 1}
+    assert repr(chosen('{"a": NaN}')) == repr({"a": float("nan")})  # the standard library decided
+    assert calls == ['{"a": 1}', '{"a": NaN}']
