@@ -64,7 +64,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
 # --------------------------------------------------------------------------- workload
 
@@ -166,14 +166,15 @@ class _Conn:
         self.close_after = False
 
 
-def serve(fd: int) -> None:
+def serve(fd: int, extra_counts: Iterable[int] = ()) -> None:
     """The server process: one thread, non-blocking sockets, keep-alive, pre-rendered
     responses.  Serves the inherited listening socket ``fd``; exits when stdin (the
-    parent's pipe) reaches EOF."""
+    parent's pipe) reaches EOF.  ``extra_counts``: more stream lengths to render, on
+    top of this benchmark's own (other benchmarks share the server)."""
     import selectors
 
     responses: dict[tuple[int, str], bytes] = {}
-    for count in sorted({EVENTS, CONCURRENT_EVENTS, WARMUP_EVENTS}):
+    for count in sorted({EVENTS, CONCURRENT_EVENTS, WARMUP_EVENTS, *extra_counts}):
         events = render_events(count)
         for mode in MODES:
             responses[(count, mode)] = RESPONSE_HEAD + frame_chunked(events, mode)
@@ -818,10 +819,12 @@ def run_client(
 
 
 class Server:
-    """The server process, on a listening socket bound here (so there is no port race)."""
+    """The server process, on a listening socket bound here (so there is no port race).
+    ``script`` is this file; ``extra_counts`` are more stream lengths for it to serve."""
 
-    def __init__(self, script: str) -> None:
+    def __init__(self, script: str, extra_counts: Iterable[int] = ()) -> None:
         self.script = script
+        self.extra_counts = [str(count) for count in extra_counts]
         self.proc: Any = None
         self.base = ""
 
@@ -835,7 +838,7 @@ class Server:
             port = listener.getsockname()[1]
             fd = listener.fileno()
             self.proc = subprocess.Popen(
-                child_argv(self.script, "--serve", str(fd)),
+                child_argv(self.script, "--serve", str(fd), *self.extra_counts),
                 pass_fds=(fd,),
                 stdin=subprocess.PIPE,
             )
@@ -1123,20 +1126,20 @@ def sseio_source(live: Any, copy: Any) -> str:
     return f"commit {head}{' + uncommitted changes' if dirty else ''}, {files}"
 
 
-def versions() -> str:
+VERSIONS = ("sseio", "h11", "anyio", "trio", "httpx", "httpx-sse", "aiohttp", "aiohttp-sse-client2")
+"""The distributions whose versions the report's header names."""
+
+
+def versions(dists: tuple[str, ...] = VERSIONS) -> str:
     import platform
     from importlib import metadata
 
     out = [f"python {platform.python_version()}", platform.machine(), f"{os.cpu_count()} cpus"]
-    for dist in ("sseio", "h11", "anyio", "trio", "httpx", "httpx-sse", "aiohttp"):
+    for dist in dists:
         try:
             out.append(f"{dist} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:
             out.append(f"{dist} not installed")
-    try:
-        out.append(f"aiohttp-sse-client2 {metadata.version('aiohttp-sse-client2')}")
-    except metadata.PackageNotFoundError:
-        out.append("aiohttp-sse-client2 not installed")
     return ", ".join(out)
 
 
@@ -1215,7 +1218,7 @@ def report(
 # --------------------------------------------------------------------------- profile
 
 
-_LAYERS = (
+PROFILE_LAYERS: tuple[tuple[str, str], ...] = (
     ("/h11/_readers.py", "h11 _readers (chunked body framing)"),
     ("/h11/_receivebuffer.py", "h11 _receivebuffer"),
     ("/h11/", "h11 other (Connection, state machine, events)"),
@@ -1237,19 +1240,31 @@ _LAYERS = (
 )
 
 
-def _layer(filename: str, func: str) -> str | None:
-    """Which layer a profiled function belongs to; ``None`` for a builtin."""
+def _layer(
+    filename: str, func: str, layers: tuple[tuple[str, str], ...] = PROFILE_LAYERS
+) -> str | None:
+    """Which layer a profiled function belongs to (the first ``(path part, label)`` of
+    ``layers`` that matches); ``None`` for a builtin."""
     if filename == "~":
         if any(word in func for word in ("recv", "send", "poll", "select", "epoll")):
             return "socket I/O (recv, select)"
         return None
     path = filename.replace("\\", "/")
-    return next((label for part, label in _LAYERS if part in path), "other Python")
+    return next((label for part, label in layers if part in path), "other Python")
 
 
-def profile_client(script: str, base: str, name: str, mode: str, events: int) -> list[str]:
-    """Run ``name`` once under cProfile; its own time by layer (a builtin's time goes to
-    the layer of the function that called it) and the top functions."""
+def profile_client(
+    script: str,
+    base: str,
+    name: str,
+    mode: str,
+    events: int,
+    layers: tuple[tuple[str, str], ...] = PROFILE_LAYERS,
+    top: int = 10,
+) -> list[str]:
+    """Run ``name`` once under cProfile (``script --client name ...``); its own time by
+    layer (a builtin's time goes to the layer of the function that called it) and the
+    ``top`` functions by own time."""
     import pstats
     import tempfile
     from pathlib import Path
@@ -1265,13 +1280,13 @@ def profile_client(script: str, base: str, name: str, mode: str, events: int) ->
     total = sum(v[2] for v in stats.values())
     by_layer: dict[str, float] = {}
     for (filename, _line, func), (_cc, _nc, tottime, _ct, callers) in stats.items():
-        layer = _layer(filename, func)
+        layer = _layer(filename, func, layers)
         if layer is not None:
             by_layer[layer] = by_layer.get(layer, 0.0) + tottime
             continue
         shared = sum(c[2] for c in callers.values()) or 1.0
         for (c_file, _c_line, c_func), c_stats in (callers or {("~", 0, ""): (0, 0, 1.0)}).items():
-            owner = _layer(c_file, c_func) or "other builtins"
+            owner = _layer(c_file, c_func, layers) or "other builtins"
             by_layer[owner] = by_layer.get(owner, 0.0) + tottime * c_stats[2] / shared
     out = [
         f"{name}, {mode} framing, {events:,} events: {total * 1e3:.0f} ms of own time "
@@ -1284,7 +1299,7 @@ def profile_client(script: str, base: str, name: str, mode: str, events: int) ->
     out.append("  top functions by own time:")
     for (filename, line, func), (_cc, ncalls, tottime, _ct, _callers) in sorted(
         stats.items(), key=lambda kv: -kv[1][2]
-    )[:10]:
+    )[:top]:
         where = "/".join(filename.replace("\\", "/").split("/")[-2:]) + f":{line}"
         where = "builtin" if filename == "~" else where
         out.append(
@@ -1435,7 +1450,7 @@ def profile_section(
 def main(argv: list[str]) -> int:
     # The server and the clients are this script too; they skip argparse and the rest.
     if argv[:1] == ["--serve"]:
-        serve(int(argv[1]))
+        serve(int(argv[1]), [int(count) for count in argv[2:]])
         return 0
     if argv[:1] == ["--client"]:
         return client_main(argv[1:])

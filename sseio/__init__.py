@@ -60,7 +60,11 @@ from ._errors import (
 from ._events import Comment, Done, Item, ServerSentEvent
 from ._http import Response
 from ._lines import DEFAULT_MAX_LINE_SIZE, LineDecoder
+from ._mock import MockAPI, MockConfig, mock_in_thread, run_mock
 from ._reconnect import NO_RECONNECT, Reconnect, Timeout
+from ._server import AbortConnection, BadRequest, EventStream, SSEServer, serve_in_thread
+from ._server import Request as ServerRequest
+from ._server import Response as ServerResponse
 from ._sync import Client, EventSource, connect_sse
 from ._think import DEFAULT_TAGS, ThinkSplitter, split_think
 from ._version import __version__
@@ -74,11 +78,13 @@ __all__ = (
     "NO_RETRY",
     "APIError",
     "APIStatusError",
+    "AbortConnection",
     "AsyncChatClient",
     "AsyncChatStream",
     "AsyncClient",
     "AsyncEventSource",
     "AuthenticationError",
+    "BadRequest",
     "BadRequestError",
     "ChatAccumulator",
     "ChatChoice",
@@ -99,6 +105,7 @@ __all__ = (
     "EncodeError",
     "EventAssembler",
     "EventSource",
+    "EventStream",
     "EventTimeout",
     "FunctionCall",
     "FunctionDelta",
@@ -107,6 +114,8 @@ __all__ = (
     "Item",
     "LimitExceeded",
     "LineDecoder",
+    "MockAPI",
+    "MockConfig",
     "NotFoundError",
     "PermissionDeniedError",
     "ProtocolError",
@@ -119,6 +128,9 @@ __all__ = (
     "ResponseError",
     "SSEDecoder",
     "SSEError",
+    "SSEServer",
+    "ServerRequest",
+    "ServerResponse",
     "ServerSentEvent",
     "StreamTruncated",
     "ThinkSplitter",
@@ -140,6 +152,9 @@ __all__ = (
     "encode_comment",
     "encode_event",
     "iter_sse",
+    "mock_in_thread",
     "parse_chunk",
+    "run_mock",
+    "serve_in_thread",
     "split_think",
 )

@@ -262,7 +262,7 @@ def test_max_tokens_gives_length(chat: Driver) -> None:
     assert outcome.final.finish_reason == "length"
 
 
-# --------------------------------------------------------------------------- errors before the stream
+# ----------------------------------------------------------------- errors before the stream
 
 
 def test_wrong_key_is_an_authentication_error(chat: Driver) -> None:
@@ -328,7 +328,7 @@ def test_html_page_is_not_an_empty_stream(chat: Driver) -> None:
     assert len(outcome.requests) == 1
 
 
-# --------------------------------------------------------------------------- ending and faults in the stream
+# ----------------------------------------------------------------- ending and faults in the stream
 
 
 def test_truncated_stream_raises_with_the_partial_answer(chat: Driver) -> None:
@@ -437,10 +437,12 @@ def test_no_retry_policy(chat: Driver) -> None:
 def test_api_key_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SSEIO_API_KEY", "from-env")
     monkeypatch.setenv("OPENAI_API_KEY", "other")
-    with mock_in_thread(MockConfig(api_key="from-env", keepalive=None)) as (server, api):
-        with sseio.ChatClient(base_url=server.url + "/v1") as client:
-            with client.stream(model="sseio-mock-1", messages=MESSAGES) as stream:
-                assert stream.final().finish_reason == "stop"
+    with (
+        mock_in_thread(MockConfig(api_key="from-env", keepalive=None)) as (server, api),
+        sseio.ChatClient(base_url=server.url + "/v1") as client,
+        client.stream(model="sseio-mock-1", messages=MESSAGES) as stream,
+    ):
+        assert stream.final().finish_reason == "stop"
     assert api.requests[-1].header("authorization") == "Bearer from-env"
 
 
@@ -448,48 +450,58 @@ def test_base_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     with mock_in_thread(MockConfig(keepalive=None)) as (server, _api):
         monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
         monkeypatch.delenv("SSEIO_BASE_URL", raising=False)
-        with sseio.ChatClient() as client:
-            with client.stream(model="sseio-mock-1", messages=MESSAGES) as stream:
-                assert stream.final().content
+        with (
+            sseio.ChatClient() as client,
+            client.stream(model="sseio-mock-1", messages=MESSAGES) as stream,
+        ):
+            assert stream.final().content
 
 
 def test_stream_false_is_refused() -> None:
-    with sseio.ChatClient(base_url="http://127.0.0.1:9/v1") as client:
-        with pytest.raises(sseio.UsageError, match="stream"):
-            client.stream(model="m", messages=MESSAGES, stream=False)
+    with (
+        sseio.ChatClient(base_url="http://127.0.0.1:9/v1") as client,
+        pytest.raises(sseio.UsageError, match="stream"),
+    ):
+        client.stream(model="m", messages=MESSAGES, stream=False)
 
 
 def test_leaving_early_closes_the_stream() -> None:
-    with mock_in_thread(MockConfig(keepalive=None, token_rate=200)) as (server, _api):
-        with sseio.ChatClient(base_url=server.url + "/v1") as client:
-            with client.stream(model="sseio-mock-1", messages=MESSAGES) as stream:
-                first = next(iter(stream))
-            assert first.choices
-            assert client._http.idle_connections == 0  # a half-read body is not reused
-            with client.stream(model="sseio-mock-1", messages=MESSAGES) as stream:
-                assert stream.final().finish_reason == "stop"
+    with (
+        mock_in_thread(MockConfig(keepalive=None, token_rate=200)) as (server, _api),
+        sseio.ChatClient(base_url=server.url + "/v1") as client,
+    ):
+        with client.stream(model="sseio-mock-1", messages=MESSAGES) as stream:
+            first = next(iter(stream))
+        assert first.choices
+        assert client._http.idle_connections == 0  # a half-read body is not reused
+        with client.stream(model="sseio-mock-1", messages=MESSAGES) as stream:
+            assert stream.final().finish_reason == "stop"
 
 
 def test_connection_is_reused_between_streams() -> None:
-    with mock_in_thread(MockConfig(keepalive=None)) as (server, api):
-        with sseio.ChatClient(base_url=server.url + "/v1") as client:
-            for _ in range(3):
-                with client.stream(model="sseio-mock-1", messages=MESSAGES) as stream:
-                    stream.final()
-            assert client._http.idle_connections == 1
+    with (
+        mock_in_thread(MockConfig(keepalive=None)) as (server, api),
+        sseio.ChatClient(base_url=server.url + "/v1") as client,
+    ):
+        for _ in range(3):
+            with client.stream(model="sseio-mock-1", messages=MESSAGES) as stream:
+                stream.final()
+        assert client._http.idle_connections == 1
     assert len(api.requests) == 3
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
 async def test_async_iteration_can_be_cancelled(anyio_backend: str) -> None:
-    async with run_mock(MockConfig(keepalive=None, token_rate=50)) as (server, _api):
-        async with sseio.AsyncChatClient(base_url=server.url + "/v1") as client:
-            received = []
-            with anyio.move_on_after(0.3) as scope:
-                async with client.stream(model="sseio-mock-1", messages=MESSAGES) as stream:
-                    async for chunk in stream:
-                        received.append(chunk)
-            assert scope.cancelled_caught
-            assert received
-            assert client._http.idle_connections == 0
+    async with (
+        run_mock(MockConfig(keepalive=None, token_rate=50)) as (server, _api),
+        sseio.AsyncChatClient(base_url=server.url + "/v1") as client,
+    ):
+        received = []
+        with anyio.move_on_after(0.3) as scope:
+            async with client.stream(model="sseio-mock-1", messages=MESSAGES) as stream:
+                async for chunk in stream:
+                    received.append(chunk)
+        assert scope.cancelled_caught
+        assert received
+        assert client._http.idle_connections == 0

@@ -1,4 +1,4 @@
-"""``sseio chat``, ``sseio serve`` and ``sseio demo`` as a user runs them: real processes, real sockets."""
+"""``sseio chat``, ``serve`` and ``demo`` as a user runs them: real processes, real sockets."""
 
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ def test_chat_ctrl_c_stops_cleanly() -> None:
             assert process.stdout is not None
             assert process.stdout.read(1)  # the answer has started
             process.send_signal(signal.SIGINT)
-            out, err = process.communicate(timeout=LIMIT)
+            _out, err = process.communicate(timeout=LIMIT)
         finally:
             process.kill()
             process.wait()
@@ -172,11 +172,13 @@ def test_serve_runs_until_interrupted() -> None:
                 assert process.poll() is None, process.communicate()
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
-        with sseio.ChatClient(base_url=f"http://127.0.0.1:{port}/v1", api_key="x") as client:
-            with client.stream(
+        with (
+            sseio.ChatClient(base_url=f"http://127.0.0.1:{port}/v1", api_key="x") as client,
+            client.stream(
                 model="sseio-mock-1", messages=[{"role": "user", "content": "hi"}]
-            ) as s:
-                result = s.final()
+            ) as stream,
+        ):
+            result = stream.final()
         assert result.finish_reason == "stop"
         assert result.content
         process.send_signal(signal.SIGINT)
@@ -193,3 +195,55 @@ def test_bad_mock_options_are_usage_errors() -> None:
     result = sseio_command("serve", "--token-rate", "-1")
     assert result.returncode == 2
     assert "--token-rate" in result.stderr
+
+
+def test_demo_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    from sseio._cli import main
+
+    assert main(["demo", "--token-rate", "0", "--hide-think", "a question"]) == 0
+    out, err = capsys.readouterr()
+    assert "> a question" in err
+    assert "[thinking]" not in out
+    assert "a question" in out  # the mock quotes the prompt
+    match = STATS.search(err)
+    assert match is not None
+    assert match.group(2) == "stop"
+
+
+def test_chat_in_process_json_and_reasoning(
+    mock: tuple[SSEServer, MockAPI], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sseio._cli import main
+
+    server, api = mock
+    url = base_url(server)
+    assert main(["chat", "q", "--base-url", url, "--model", "sseio-mock-1", "--json"]) == 0
+    out, _err = capsys.readouterr()
+    assert (
+        len(out.splitlines())
+        == len(api.expected_answer(api.requests[-1].body).choices[0].tokens) + 2
+    )
+    assert main(["chat", "q", "--base-url", url, "--model", "sseio-mock-1", "--show-think"]) == 0
+    out, _err = capsys.readouterr()
+    expected = api.expected_answer(api.requests[-1].body)
+    assert out.count("[thinking] ") == out.count(" [/thinking]\n") >= 1
+    shown = out.replace("[thinking] ", "").replace(" [/thinking]\n", "")
+    assert shown.rstrip("\n") == expected.content.replace("<think>", "").replace(
+        "</think>", ""
+    ).replace("<ser>", "").replace("</ser>", "").rstrip("\n")
+
+
+def test_chat_colours_reasoning_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from sseio._chat_types import ChatChunk, ChunkChoice, Delta
+    from sseio._cli_chat import _Printer
+
+    out = io.StringIO()
+    printer = _Printer(out, show_think=True, color=True)
+    for delta in [Delta(reasoning="plan"), Delta(content="answer"), Delta(reasoning="more")]:
+        printer.chunk(ChatChunk("id", "m", 1, (ChunkChoice(0, delta),)))
+    printer.chunk(ChatChunk("id", "m", 1, (ChunkChoice(1, Delta(content="other")),)))
+    printer.end()
+    assert out.getvalue() == "\x1b[2mplan\x1b[0manswer\x1b[2mmore\x1b[0m\n"
+    assert "3 tokens" in printer.stats()
