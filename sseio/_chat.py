@@ -444,7 +444,8 @@ class ChatCall:
         self._tags = tuple(think_tags) if split_think else ()
         ThinkSplitter(self._tags) if self._tags else None  # validates the tags now
         self._rng = rng or random.Random()
-        self.attempts = 0
+        self.attempts = 0  # failures counted against the policy
+        self.retries = 0  # attempts made again after a failure
         self._first_failure: float | None = None
         self.shown = False
         self.done = False
@@ -598,6 +599,7 @@ class ChatCall:
                 return None
             delay = max(delay, asked)
         self._new_attempt()
+        self.retries += 1
         return delay
 
     def give_up(self, error: SSEError) -> SSEError:

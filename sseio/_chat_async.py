@@ -63,9 +63,9 @@ class AsyncChatStream:
         return self._call.done
 
     @property
-    def attempts(self) -> int:
-        """How many times the request was retried."""
-        return self._call.attempts
+    def retries(self) -> int:
+        """How many times the request was sent again after a failure."""
+        return self._call.retries
 
     async def __aenter__(self) -> AsyncChatStream:
         return self

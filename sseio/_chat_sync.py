@@ -61,9 +61,9 @@ class ChatStream:
         return self._call.done
 
     @property
-    def attempts(self) -> int:
-        """How many times the request was retried."""
-        return self._call.attempts
+    def retries(self) -> int:
+        """How many times the request was sent again after a failure."""
+        return self._call.retries
 
     def __enter__(self) -> ChatStream:
         return self

@@ -423,6 +423,7 @@ def test_retry_waits_grow_and_stop() -> None:
     waits = [call.decide(failure, now=0.0, wall_clock=0.0) for _ in range(4)]
     assert waits == [1.0, 2.0, 3.0, None]
     assert call.attempts == 4
+    assert call.retries == 3
 
 
 def test_jitter_only_shortens() -> None:

@@ -505,3 +505,32 @@ async def test_async_iteration_can_be_cancelled(anyio_backend: str) -> None:
         assert scope.cancelled_caught
         assert received
         assert client._http.idle_connections == 0
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_connect_errors_are_retried_then_raised() -> None:
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    with sseio.ChatClient(base_url=url, retry=FAST_RETRY) as client:
+        stream = client.stream(model="m", messages=MESSAGES)
+        with pytest.raises(sseio.ConnectError):
+            stream.final()
+        assert stream.retries == 2  # then the third failure is raised
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+async def test_async_connect_errors_are_retried_then_raised(anyio_backend: str) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    async with sseio.AsyncChatClient(base_url=url, retry=FAST_RETRY) as client:
+        stream = client.stream(model="m", messages=MESSAGES)
+        with anyio.fail_after(LIMIT), pytest.raises(sseio.ConnectError):
+            await stream.final()
+        assert stream.retries == 2
