@@ -526,7 +526,8 @@ def layer_costs(events_count: int) -> dict[str, float]:
     import json
 
     from sseio import ChatAccumulator, ServerSentEvent, SSEDecoder, parse_chunk
-    from sseio._chat import NO_RETRY, ChatCall
+    from sseio._chat import ChatCall
+    from sseio._chat_retry import NO_RETRY
     from sseio._chat_types import loads as sseio_loads
 
     payload = b"".join(transport.render_events(events_count))

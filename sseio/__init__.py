@@ -7,8 +7,9 @@ the ``_modules`` behind it are private.
 
 from ._assembler import DEFAULT_MAX_EVENT_SIZE, MAX_RETRY, EventAssembler
 from ._async import AsyncClient, AsyncEventSource, aconnect_sse
-from ._chat import NO_RETRY, ChatAccumulator, ChatRetry
+from ._chat_accumulator import ChatAccumulator
 from ._chat_async import AsyncChatClient, AsyncChatStream
+from ._chat_retry import NO_RETRY, ChatRetry
 from ._chat_sync import ChatClient, ChatStream
 from ._chat_types import (
     ChatChoice,

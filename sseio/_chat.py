@@ -1,9 +1,4 @@
-"""The chat layer's decisions, without I/O: requests, chunks, accumulation, errors, retries.
-
-``ChatAccumulator`` folds chunks into the whole message per choice (content,
-reasoning, role, tool calls assembled from index-keyed fragments in any
-order, finish reason, usage) in time linear in the number of chunks: pieces
-are kept in lists and joined once per ``result()``.
+"""The chat layer's decisions, without I/O: the request, and one call from the inside.
 
 ``ChatCall`` is one ``stream()`` call seen from the inside: it turns each
 event of the body into a ``ChatChunk`` (reasoning split out of inline
@@ -12,7 +7,9 @@ knows whether any text has been shown, decides after a failure whether to try
 again (only while nothing has been shown, so no text is ever shown twice) and
 how long to wait, and at the end of the body whether the stream was cut short
 (``StreamTruncated``).  The async and blocking clients only move bytes, sleep
-and read clocks around it.
+and read clocks around it.  Accumulation is ``ChatAccumulator``'s
+(``_chat_accumulator.py``); error classification and the retry policy are in
+``_chat_retry.py``.
 """
 
 from __future__ import annotations
@@ -23,55 +20,31 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from ._chat_types import (
-    ChatChoice,
-    ChatChunk,
-    ChatCompletion,
-    ChatMessage,
-    ChunkChoice,
-    Delta,
-    FunctionCall,
-    ToolCall,
-    Usage,
-    loads,
-    parse_chunk,
-)
+from ._chat_accumulator import ChatAccumulator
+from ._chat_retry import ChatRetry, retryable, status_error, stream_error
+from ._chat_types import ChatChunk, ChatCompletion, ChunkChoice, Delta, loads, parse_chunk
 from ._client import merge_headers
 from ._errors import (
     APIError,
     APIStatusError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    InternalServerError,
     InvalidChunk,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    RemoteProtocolError,
     ResponseError,
     SSEError,
     StreamTruncated,
-    TransportError,
-    UnprocessableEntityError,
     UsageError,
 )
 from ._events import Comment, ServerSentEvent
-from ._reconnect import Timeout, retry_after_seconds
+from ._reconnect import Timeout
 from ._think import DEFAULT_TAGS, ThinkSplitter
 
 __all__ = [
     "CHAT_TIMEOUT",
     "DEFAULT_BASE_URL",
-    "NO_RETRY",
-    "ChatAccumulator",
     "ChatCall",
-    "ChatRetry",
     "ChatSettings",
     "chat_request",
     "resolve_api_key",
     "resolve_base_url",
-    "status_error",
 ]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -130,296 +103,6 @@ def chat_request(
     if extra_query:
         url += ("&" if "?" in url else "?") + urlencode(extra_query, doseq=True)
     return url, body
-
-
-# --------------------------------------------------------------------------- errors
-
-_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    422: UnprocessableEntityError,
-    429: RateLimitError,
-}
-_RETRYABLE_WORDS = (
-    "overload",
-    "rate_limit",
-    "server_error",
-    "internal",
-    "unavailable",
-    "timeout",
-    "capacity",
-    "busy",
-)
-
-
-def _error_fields(payload: Any) -> tuple[str | None, str | None, Any, str | None]:
-    """(message, type, code, param) from an error payload in any of the common shapes."""
-    error = payload.get("error", payload) if isinstance(payload, dict) else payload
-    if isinstance(error, str):
-        return error, None, None, None
-    if not isinstance(error, dict):
-        return None, None, None, None
-    message = error.get("message") or error.get("detail") or error.get("msg")
-    kind = error.get("type")
-    if kind == "error":  # {"type": "error", "error": {...}} with the inner object missing
-        kind = None
-    code = error.get("code")
-    param = error.get("param")
-    return (
-        None if message is None else str(message),
-        kind if isinstance(kind, str) else None,
-        code if isinstance(code, (str, int)) and not isinstance(code, bool) else None,
-        param if isinstance(param, str) else None,
-    )
-
-
-def _retryable(kind: str | None, code: Any) -> bool:
-    if isinstance(code, int) and (code == 429 or code >= 500):
-        return True
-    words = f"{kind or ''} {code or ''}".lower()
-    return any(word in words for word in _RETRYABLE_WORDS)
-
-
-def status_error(error: ResponseError, wall_clock: float) -> SSEError:
-    """The typed API error for an error status; other answers (a 200 HTML page) stay as they are."""
-    status = error.status_code
-    if status < 400:
-        return error
-    message, kind, code, param = _error_fields(error.json)
-    cls = _STATUS_ERRORS.get(status, InternalServerError if status >= 500 else APIStatusError)
-    text = message or error.message or f"the server answered {status}"
-    return cls(
-        text,
-        response=error,
-        type=kind,
-        code=code,
-        param=param,
-        payload=error.json,
-        retryable=status in (408, 429) or status >= 500,
-        retry_after=retry_after_seconds(error.header("retry-after"), wall_clock),
-    )
-
-
-def stream_error(event: ServerSentEvent, payload: Any) -> APIError | None:
-    """The error an event reports, if it is one: ``event: error``, ``{"error": ...}``,
-    or ``{"type": "error", ...}``; ``None`` for an ordinary chunk."""
-    if event.event != "error":
-        if not isinstance(payload, dict) or "choices" in payload:
-            return None
-        if "error" not in payload and payload.get("type") != "error":
-            return None
-    message, kind, code, _param = _error_fields(payload)
-    if message is None:
-        message = event.data if not isinstance(payload, dict) else "the server reported an error"
-    return APIError(
-        message,
-        type=kind,
-        code=code,
-        param=_param,
-        payload=payload,
-        retryable=_retryable(kind, code),
-    )
-
-
-# --------------------------------------------------------------------------- retries
-
-
-@dataclass(frozen=True)
-class ChatRetry:
-    """When a chat stream is tried again: transient failures only, and only while
-    no text has been shown.
-
-    Retried: connection failures and timeouts, a broken or empty body, 408,
-    429 and 5xx answers, and errors inside the stream that say so (overload,
-    rate limit, server error).  The wait grows from ``delay`` by ``backoff``
-    per attempt up to ``max_delay``, less up to ``jitter`` of it at random, and
-    is at least the server's ``Retry-After``; a ``Retry-After`` longer than
-    ``max_retry_after`` is not waited for.  ``max_retries`` attempts after the
-    first, within ``max_elapsed`` seconds.
-    """
-
-    max_retries: int = 2
-    delay: float = 0.5
-    backoff: float = 2.0
-    max_delay: float = 8.0
-    jitter: float = 0.25
-    max_elapsed: float | None = 120.0
-    max_retry_after: float = 60.0
-
-    def __post_init__(self) -> None:
-        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):
-            raise UsageError(f"max_retries must be an int, got {self.max_retries!r}")
-        if self.max_retries < 0:
-            raise UsageError(f"max_retries must be >= 0, got {self.max_retries}")
-        if not 0 <= self.delay <= self.max_delay:
-            raise UsageError(f"need 0 <= delay <= max_delay, got {self.delay}, {self.max_delay}")
-        if not self.backoff >= 1:
-            raise UsageError(f"backoff must be >= 1, got {self.backoff}")
-        if not 0 <= self.jitter <= 1:
-            raise UsageError(f"jitter must be within 0..1, got {self.jitter}")
-
-
-NO_RETRY = ChatRetry(max_retries=0)
-
-
-def retryable(error: BaseException) -> bool:
-    """Whether another attempt may succeed where this one failed."""
-    if isinstance(error, APIError):
-        return error.retryable
-    if isinstance(error, (InvalidChunk, ResponseError)):
-        return False  # a 200 that is not a stream, or a payload that is not a chunk
-    if isinstance(error, StreamTruncated):
-        return True
-    return isinstance(error, (TransportError, RemoteProtocolError))
-
-
-# --------------------------------------------------------------------------- accumulation
-
-
-class _ToolCallParts:
-    __slots__ = ("arguments", "id", "index", "name", "type")
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.id = ""
-        self.type = ""
-        self.name = ""
-        self.arguments: list[str] = []
-
-
-class _ChoiceParts:
-    __slots__ = ("content", "finish_reason", "last_tool", "reasoning", "refusal", "role", "tools")
-
-    def __init__(self) -> None:
-        self.role: str | None = None
-        self.content: list[str] | None = None
-        self.reasoning: list[str] | None = None
-        self.refusal: list[str] | None = None
-        self.tools: dict[int, _ToolCallParts] = {}
-        self.last_tool: _ToolCallParts | None = None
-        self.finish_reason: str | None = None
-
-    def add_tool_calls(self, deltas: Iterable[Any]) -> None:
-        for delta in deltas:
-            part = self._tool_for(delta.index, delta.id)
-            if delta.id and not part.id:
-                part.id = delta.id
-            if delta.type and not part.type:
-                part.type = delta.type
-            function = delta.function
-            if function is not None:
-                if function.name and function.name != part.name:
-                    part.name += function.name  # sent whole once, or in pieces
-                if function.arguments:
-                    part.arguments.append(function.arguments)
-            self.last_tool = part
-
-    def _tool_for(self, index: int | None, call_id: str | None) -> _ToolCallParts:
-        """The call a fragment belongs to: by index; without one, by id, else the latest call."""
-        tools = self.tools
-        if index is None:
-            if call_id:
-                found = next((part for part in tools.values() if part.id == call_id), None)
-                if found is not None:
-                    return found
-            elif self.last_tool is not None:
-                return self.last_tool
-            index = max(tools, default=-1) + 1
-        part = tools.get(index)
-        if part is None:
-            part = tools[index] = _ToolCallParts(index)
-        return part
-
-    def message(self) -> ChatMessage:
-        calls = tuple(
-            ToolCall(
-                part.id,
-                part.type or "function",
-                FunctionCall(part.name, "".join(part.arguments)),
-                part.index,
-            )
-            for _, part in sorted(self.tools.items())
-        )
-        return ChatMessage(
-            self.role,
-            None if self.content is None else "".join(self.content),
-            None if self.reasoning is None else "".join(self.reasoning),
-            calls,
-            None if self.refusal is None else "".join(self.refusal),
-        )
-
-
-class ChatAccumulator:
-    """Chunks in, the whole message per choice out (``result()``), in linear time."""
-
-    def __init__(self) -> None:
-        self._choices: dict[int, _ChoiceParts] = {}
-        self.id: str | None = None
-        self.model: str | None = None
-        self.created: int | None = None
-        self.system_fingerprint: str | None = None
-        self.usage: Usage | None = None
-        self.chunks = 0
-
-    def add(self, chunk: ChatChunk) -> None:
-        self.chunks += 1
-        if self.id is None:
-            self.id, self.model, self.created = chunk.id, chunk.model, chunk.created
-        if chunk.system_fingerprint is not None:
-            self.system_fingerprint = chunk.system_fingerprint
-        if chunk.usage is not None:
-            self.usage = chunk.usage
-        for index, delta, finish, _, _ in chunk.choices:
-            parts = self._choices.get(index)
-            if parts is None:
-                parts = self._choices[index] = _ChoiceParts()
-            role, content, reasoning, tool_calls, refusal, _ = delta
-            if content is not None:
-                if parts.content is None:
-                    parts.content = [content]
-                else:
-                    parts.content.append(content)
-            if role is not None:
-                parts.role = role
-            if reasoning is not None:
-                if parts.reasoning is None:
-                    parts.reasoning = [reasoning]
-                else:
-                    parts.reasoning.append(reasoning)
-            if tool_calls:
-                parts.add_tool_calls(tool_calls)
-            if refusal is not None:
-                if parts.refusal is None:
-                    parts.refusal = [refusal]
-                else:
-                    parts.refusal.append(refusal)
-            if finish is not None:
-                parts.finish_reason = finish
-
-    @property
-    def finished(self) -> bool:
-        """Every choice seen so far has a finish reason (and at least one was seen)."""
-        return bool(self._choices) and all(
-            parts.finish_reason is not None for parts in self._choices.values()
-        )
-
-    def result(self) -> ChatCompletion:
-        choices = tuple(
-            ChatChoice(index, parts.message(), parts.finish_reason)
-            for index, parts in sorted(self._choices.items())
-        )
-        return ChatCompletion(
-            self.id,
-            self.model,
-            self.created,
-            choices,
-            self.usage,
-            self.system_fingerprint,
-            self.chunks,
-        )
 
 
 # --------------------------------------------------------------------------- one call

@@ -17,7 +17,8 @@ import anyio
 
 from ._assembler import DEFAULT_MAX_EVENT_SIZE
 from ._async import AsyncClient
-from ._chat import CHAT_TIMEOUT, ChatCall, ChatRetry, ChatSettings
+from ._chat import CHAT_TIMEOUT, ChatCall, ChatSettings
+from ._chat_retry import ChatRetry
 from ._chat_types import ChatChunk, ChatCompletion
 from ._errors import SSEError, UsageError
 from ._http import Response

@@ -14,7 +14,8 @@ from collections.abc import Generator, Iterable, Iterator, Mapping
 from typing import Any
 
 from ._assembler import DEFAULT_MAX_EVENT_SIZE
-from ._chat import CHAT_TIMEOUT, ChatCall, ChatRetry, ChatSettings
+from ._chat import CHAT_TIMEOUT, ChatCall, ChatSettings
+from ._chat_retry import ChatRetry
 from ._chat_types import ChatChunk, ChatCompletion
 from ._errors import SSEError, UsageError
 from ._http import Response

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from ._chat import NO_RETRY, ChatRetry
+from ._chat_retry import NO_RETRY, ChatRetry
 from ._chat_sync import ChatClient
 from ._chat_types import ChatChunk
 from ._errors import UsageError

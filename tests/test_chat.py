@@ -1,156 +1,19 @@
-"""The pure chat layer (``sseio._chat``): accumulation, a call's chunks, errors and retries."""
+"""One chat call (``sseio._chat``): chunks, reasoning split, in-stream errors, truncation,
+retry decisions, requests and settings."""
 
 from __future__ import annotations
 
-import json
-import random
 from typing import Any
 
 import pytest
+from chat_helpers import event, new_call, payload, response_error, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sseio
-from sseio._chat import (
-    ChatAccumulator,
-    ChatCall,
-    ChatRetry,
-    ChatSettings,
-    chat_request,
-    resolve_api_key,
-    resolve_base_url,
-    retryable,
-    status_error,
-)
-from sseio._chat_types import parse_chunk
+from sseio._chat import ChatCall, ChatSettings, chat_request, resolve_api_key, resolve_base_url
+from sseio._chat_retry import ChatRetry
 from sseio._events import make_event
-
-
-def payload(
-    content: str | None = None,
-    *,
-    index: int = 0,
-    finish: str | None = None,
-    **delta: Any,
-) -> dict[str, Any]:
-    if content is not None:
-        delta["content"] = content
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "created": 1,
-        "model": "m",
-        "choices": [{"index": index, "delta": delta, "finish_reason": finish}],
-    }
-
-
-def event(obj: Any, kind: str = "message") -> sseio.ServerSentEvent:
-    data = obj if isinstance(obj, str) else json.dumps(obj)
-    return make_event(kind, data, "", None)
-
-
-def run(call: ChatCall, *objects: Any) -> list[sseio.ChatChunk]:
-    chunks = []
-    for obj in objects:
-        chunk = call.on_event(event(obj))
-        if chunk is not None:
-            chunks.append(chunk)
-    return chunks
-
-
-def new_call(**options: Any) -> ChatCall:
-    return ChatCall(ChatRetry(jitter=0), rng=random.Random(1), **options)
-
-
-# --------------------------------------------------------------------------- accumulation
-
-
-def test_accumulates_content_role_finish_and_usage() -> None:
-    acc = ChatAccumulator()
-    acc.add(parse_chunk(payload("", role="assistant")))
-    for piece in ["Hel", "lo", ""]:
-        acc.add(parse_chunk(payload(piece)))
-    acc.add(parse_chunk(payload(finish="stop")))
-    usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
-    acc.add(parse_chunk({"id": "chatcmpl-1", "choices": [], "usage": usage}))
-    result = acc.result()
-    assert result.content == "Hello"
-    assert result.finish_reason == "stop"
-    assert result.choices[0].message.role == "assistant"
-    assert result.choices[0].message.reasoning is None
-    assert result.usage is not None
-    assert result.usage.total_tokens == 5
-    assert (result.id, result.model, result.created, result.chunks) == ("chatcmpl-1", "m", 1, 6)
-    assert acc.finished
-
-
-def test_several_choices_are_kept_apart_and_sorted() -> None:
-    acc = ChatAccumulator()
-    for index, text in [(1, "b1"), (0, "a1"), (1, "b2"), (0, "a2")]:
-        acc.add(parse_chunk(payload(text, index=index)))
-    acc.add(parse_chunk(payload(index=0, finish="stop")))
-    assert not acc.finished  # choice 1 has not finished
-    result = acc.result()
-    assert [c.index for c in result.choices] == [0, 1]
-    assert [c.message.content for c in result.choices] == ["a1a2", "b1b2"]
-    assert [c.finish_reason for c in result.choices] == ["stop", None]
-
-
-def test_no_content_stays_none_and_refusal_accumulates() -> None:
-    acc = ChatAccumulator()
-    acc.add(parse_chunk(payload(role="assistant", refusal="I can")))
-    acc.add(parse_chunk(payload(refusal="not.")))
-    message = acc.result().choices[0].message
-    assert message.content is None
-    assert message.refusal == "I cannot."
-
-
-def tool_delta(index: int | None, **fields: Any) -> dict[str, Any]:
-    call: dict[str, Any] = dict(fields)
-    if index is not None:
-        call["index"] = index
-    return payload(tool_calls=[call])
-
-
-def test_tool_calls_assembled_by_index_in_any_order() -> None:
-    acc = ChatAccumulator()
-    steps = [
-        tool_delta(1, id="call_b", type="function", function={"name": "b", "arguments": ""}),
-        tool_delta(0, id="call_a", type="function", function={"name": "a", "arguments": '{"x"'}),
-        tool_delta(1, function={"arguments": '{"y": 2}'}),
-        tool_delta(0, function={"arguments": ": 1}"}),
-    ]
-    for step in steps:
-        acc.add(parse_chunk(step))
-    calls = acc.result().choices[0].message.tool_calls
-    assert calls == (
-        sseio.ToolCall("call_a", "function", sseio.FunctionCall("a", '{"x": 1}'), 0),
-        sseio.ToolCall("call_b", "function", sseio.FunctionCall("b", '{"y": 2}'), 1),
-    )
-
-
-def test_tool_calls_without_index() -> None:
-    acc = ChatAccumulator()
-    for step in [
-        tool_delta(None, id="c1", function={"name": "f", "arguments": "{"}),
-        tool_delta(None, function={"arguments": "}"}),  # no index, no id: the latest call
-        tool_delta(None, id="c2", function={"name": "g", "arguments": "[]"}),
-        tool_delta(None, id="c1", function={"name": "f"}),  # a repeated name is not doubled
-    ]:
-        acc.add(parse_chunk(step))
-    calls = acc.result().choices[0].message.tool_calls
-    assert [(c.id, c.function.name, c.function.arguments, c.index) for c in calls] == [
-        ("c1", "f", "{}", 0),
-        ("c2", "g", "[]", 1),
-    ]
-    assert calls[0].type == "function"  # defaulted when the server sent none
-
-
-def test_tool_call_name_in_pieces() -> None:
-    acc = ChatAccumulator()
-    acc.add(parse_chunk(tool_delta(0, id="c", function={"name": "get_"})))
-    acc.add(parse_chunk(tool_delta(0, function={"name": "weather"})))
-    assert acc.result().choices[0].message.tool_calls[0].function.name == "get_weather"
 
 
 @st.composite
@@ -179,28 +42,6 @@ def test_any_chunking_gives_the_same_final_message(case: tuple[str, list[str]]) 
     assert whole.content == content
     assert whole.reasoning == reasoning
     assert final_of(pieces, split_think=False).content == text
-
-
-@given(st.permutations(range(6)), st.randoms(use_true_random=False))
-@settings(max_examples=60, deadline=None)
-def test_tool_call_fragments_in_any_interleaving(order: list[int], rng: random.Random) -> None:
-    # Three calls, two fragments each; fragments of one call keep their order.
-    fragments = {i: [f'{{"k{i}": ', f"{i}}}"] for i in range(3)}
-    sequence = [i % 3 for i in order]
-    acc = ChatAccumulator()
-    seen: set[int] = set()
-    for i in sequence:
-        first = i not in seen
-        seen.add(i)
-        fields: dict[str, Any] = {"function": {"arguments": fragments[i].pop(0)}}
-        if first:
-            fields.update(id=f"call_{i}", type="function")
-            fields["function"]["name"] = f"f{i}"
-        acc.add(parse_chunk(tool_delta(i, **fields)))
-    calls = acc.result().choices[0].message.tool_calls
-    assert [c.index for c in calls] == [0, 1, 2]
-    assert [json.loads(c.function.arguments) for c in calls] == [{"k0": 0}, {"k1": 1}, {"k2": 2}]
-    assert [c.id for c in calls] == ["call_0", "call_1", "call_2"]
 
 
 # --------------------------------------------------------------------------- one call
@@ -350,62 +191,7 @@ def test_finish_reason_without_done_is_complete() -> None:
     assert call.final().finish_reason == "length"
 
 
-# --------------------------------------------------------------------------- errors and retries
-
-
-def response_error(status: int, body: Any = None, **headers: str) -> sseio.ResponseError:
-    raw = json.dumps(body).encode() if body is not None else b""
-    return sseio.ResponseError(
-        f"status {status}",
-        status_code=status,
-        headers=[(k.replace("_", "-"), v) for k, v in headers.items()],
-        content_type="application/json",
-        body=raw,
-        json=body,
-    )
-
-
-@pytest.mark.parametrize(
-    ("status", "cls", "retry"),
-    [
-        (400, sseio.BadRequestError, False),
-        (401, sseio.AuthenticationError, False),
-        (403, sseio.PermissionDeniedError, False),
-        (404, sseio.NotFoundError, False),
-        (409, sseio.ConflictError, False),
-        (422, sseio.UnprocessableEntityError, False),
-        (429, sseio.RateLimitError, True),
-        (408, sseio.APIStatusError, True),
-        (418, sseio.APIStatusError, False),
-        (500, sseio.InternalServerError, True),
-        (503, sseio.InternalServerError, True),
-    ],
-)
-def test_status_errors_are_typed(status: int, cls: type[sseio.APIStatusError], retry: bool) -> None:
-    body = {"error": {"message": "the reason", "type": "some_type", "code": "c"}}
-    error = status_error(response_error(status, body, retry_after="3"), wall_clock=0.0)
-    assert type(error) is cls
-    assert isinstance(error, sseio.ResponseError)
-    assert isinstance(error, sseio.APIError)
-    assert error.status_code == status
-    assert error.message == "the reason"
-    assert (error.type, error.code) == ("some_type", "c")
-    assert error.retryable is retry
-    assert error.retry_after == 3.0
-    assert error.header("retry-after") == "3"
-    assert str(error) == f"status {status} (some_type): the reason"
-
-
-def test_status_error_without_json_body() -> None:
-    error = status_error(response_error(502), wall_clock=0.0)
-    assert isinstance(error, sseio.InternalServerError)
-    assert error.message == "the server answered 502"
-
-
-def test_a_200_that_is_not_a_stream_stays_a_response_error() -> None:
-    original = response_error(200)
-    assert status_error(original, wall_clock=0.0) is original
-    assert not retryable(original)
+# --------------------------------------------------------------------------- retry decisions
 
 
 def test_classify_chains_the_original() -> None:
@@ -468,37 +254,6 @@ def test_max_elapsed_stops_retries() -> None:
     call = ChatCall(ChatRetry(max_retries=10, max_elapsed=5, jitter=0))
     assert call.decide(sseio.ReadError("x"), now=100.0, wall_clock=0.0) is not None
     assert call.decide(sseio.ReadError("x"), now=106.0, wall_clock=0.0) is None
-
-
-@pytest.mark.parametrize(
-    ("error", "expected"),
-    [
-        (sseio.ConnectError("x"), True),
-        (sseio.ReadTimeout("x"), True),
-        (sseio.EventTimeout("x"), True),
-        (sseio.RemoteProtocolError("x"), True),
-        (sseio.StreamTruncated("x"), True),
-        (sseio.APIError("x", retryable=True), True),
-        (sseio.APIError("x"), False),
-        (sseio.InvalidChunk("x"), False),
-        (sseio.LimitExceeded("max_line_size", 1, 2), False),
-        (sseio.UsageError("x"), False),
-    ],
-)
-def test_what_is_retryable(error: sseio.SSEError, expected: bool) -> None:
-    assert retryable(error) is expected
-
-
-def test_retry_policy_validation() -> None:
-    for bad in [
-        {"max_retries": -1},
-        {"max_retries": True},
-        {"delay": 5, "max_delay": 1},
-        {"backoff": 0.5},
-        {"jitter": 2},
-    ]:
-        with pytest.raises(sseio.UsageError):
-            ChatRetry(**bad)
 
 
 # --------------------------------------------------------------------------- requests and settings
