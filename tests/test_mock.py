@@ -493,6 +493,7 @@ def test_blocking_client_reads_the_mock(threaded: tuple[str, MockAPI]) -> None:
 @pytest.fixture
 def openai_client(threaded: tuple[str, MockAPI]) -> Iterator[tuple[Any, MockAPI]]:
     import openai
+
     url, api = threaded
     with openai.OpenAI(base_url=url, api_key="test", max_retries=0, timeout=10) as client:
         yield client, api
@@ -575,6 +576,7 @@ def test_openai_non_streaming_and_models(openai_client: tuple[Any, MockAPI]) -> 
 def test_openai_errors(openai_client: tuple[Any, MockAPI]) -> None:
     client, _ = openai_client
     import openai
+
     with pytest.raises(openai.RateLimitError) as caught:
         client.chat.completions.create(**chat(), stream=True, extra_headers={"X-Mock-Fault": "429"})
     assert caught.value.response.headers["retry-after"] == "1"
@@ -597,6 +599,7 @@ def test_openai_errors(openai_client: tuple[Any, MockAPI]) -> None:
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_async_openai_streams_from_the_mock() -> None:
     import openai
+
     body = chat("async hello")
     async with (
         serving() as (url, api),
