@@ -90,9 +90,11 @@ def chat_request(
     message_list = list(messages)
     if not message_list:
         raise UsageError("messages must not be empty")
+    if params.get("stream") is False:
+        raise UsageError("a chat stream always streams: stream=False is not allowed here")
     body: dict[str, Any] = {"model": model, "messages": message_list}
     for name, value in params.items():
-        if value is not None:
+        if value is not None and name != "stream":
             body[name] = value
     if hide_think is not None:
         body["hideThink"] = hide_think

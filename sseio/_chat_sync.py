@@ -17,7 +17,7 @@ from ._assembler import DEFAULT_MAX_EVENT_SIZE
 from ._chat import CHAT_TIMEOUT, ChatCall, ChatSettings
 from ._chat_retry import ChatRetry
 from ._chat_types import ChatChunk, ChatCompletion
-from ._errors import SSEError, UsageError
+from ._errors import SSEError
 from ._http import Response
 from ._reconnect import NO_RECONNECT, Timeout
 from ._sync import Client
@@ -183,9 +183,6 @@ class ChatClient:
         **params: Any,
     ) -> ChatStream:
         """Start a streaming chat completion; other OpenAI parameters go in ``params``."""
-        if params.get("stream") is False:
-            raise UsageError("stream() always streams; stream=False is not allowed here")
-        params.pop("stream", None)
         url, body, headers, call = self.settings.prepare(
             model=model,
             messages=messages,
