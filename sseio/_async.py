@@ -117,6 +117,8 @@ class AsyncEventSource:
         while not self._closed:
             if self._stream is None:
                 await self.open()
+                if self._closed:
+                    return
             error: SSEError | None = None
             try:
                 while True:
@@ -155,6 +157,9 @@ class AsyncEventSource:
                 await self._connect()
                 return
             except SSEError as exc:
+                if self._state.stopped_by_server(exc):
+                    self._closed = True
+                    return
                 delay = self._state.decide(exc, now=anyio.current_time(), wall_clock=time.time())
                 if delay is None:
                     raise

@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urljoin
 
 from ._decoder import SSEDecoder
-from ._errors import EventTimeout, LimitExceeded
+from ._errors import EventTimeout, LimitExceeded, ResponseError
 from ._events import Comment, Done, ServerSentEvent
 from ._http import DEFAULT_MAX_REDIRECTS, Request, Response, header_safe, prepare_request
 from ._reconnect import DEFAULT_TIMEOUT, Reconnect, ReconnectState, Timeout
@@ -105,6 +105,7 @@ class SourceState:
         self.progressed = False  # an event was handed out on this connection
         self._failure: LimitExceeded | None = None  # raised once the items before it are out
         self.response: Response | None = None
+        self.streamed = False  # a stream was open at least once
         self.policy = ReconnectState(reconnect, rng)
         self._decoder_options = decoder_options
         self._decoder: SSEDecoder[Any] | None = None
@@ -116,6 +117,7 @@ class SourceState:
     def opened(self, response: Response, now: float) -> None:
         """A response opened the stream: start a fresh decoder that carries the state on."""
         self.response = response
+        self.streamed = True
         self._decoder = SSEDecoder(
             **self._decoder_options, last_event_id=self.last_event_id, retry=self.retry
         )
@@ -169,6 +171,14 @@ class SourceState:
         (it also counts ``id`` fields of blocks that dispatched nothing)."""
         if self._decoder is not None:
             self.last_event_id = self._decoder.last_event_id
+
+    def stopped_by_server(self, error: BaseException) -> bool:
+        """A 204 answer to a reconnect: the server ending the stream for good, not a failure.
+
+        Iteration then ends quietly; a 204 to the first request is still a
+        ``ResponseError`` (there was never a stream).
+        """
+        return self.streamed and isinstance(error, ResponseError) and error.status_code == 204
 
     def decide(self, error: BaseException | None, *, now: float, wall_clock: float) -> float | None:
         """After the stream ended (``error`` None) or failed: seconds to wait, or ``None``."""

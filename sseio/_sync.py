@@ -14,7 +14,8 @@ import socket
 import ssl
 import time
 from collections.abc import Generator, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from inspect import GEN_RUNNING, getgeneratorstate
 from typing import Any
 
 from ._assembler import DEFAULT_MAX_EVENT_SIZE
@@ -96,9 +97,21 @@ class EventSource:
         self.close()
 
     def close(self) -> None:
-        """Close the connection; iteration ends and no reconnect follows."""
+        """Close the connection; iteration ends and no reconnect follows.
+
+        Safe to call from another thread while one iterates: the blocked read is
+        woken by shutting the socket down, and the iterating thread then ends
+        quietly and closes the connection itself.
+        """
         self._closed = True
-        iterator, self._iterator = self._iterator, None
+        iterator = self._iterator
+        if iterator is not None and getgeneratorstate(iterator) == GEN_RUNNING:
+            sock = self._sock
+            if sock is not None:
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            return
+        self._iterator = None
         if iterator is not None:
             iterator.close()
         self._drop()
@@ -113,6 +126,8 @@ class EventSource:
         while not self._closed:
             if self._sock is None:
                 self.open()
+                if self._closed:
+                    return
             error: SSEError | None = None
             try:
                 while True:
@@ -132,6 +147,8 @@ class EventSource:
             except SSEError as exc:
                 error = exc
             self._drop()
+            if self._closed:
+                return  # closed from another thread while reading: not a failure
             delay = self._state.decide(error, now=time.monotonic(), wall_clock=time.time())
             if delay is None or self._closed:
                 if error is not None:
@@ -150,6 +167,9 @@ class EventSource:
                 self._connect()
                 return
             except SSEError as exc:
+                if self._state.stopped_by_server(exc):
+                    self._closed = True
+                    return
                 delay = self._state.decide(exc, now=time.monotonic(), wall_clock=time.time())
                 if delay is None:
                     raise

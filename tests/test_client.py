@@ -309,6 +309,21 @@ def test_status_204_stops() -> None:
     assert state.decide(error, now=0.0, wall_clock=0.0) is None
 
 
+def test_204_ends_quietly_only_after_a_stream_was_up() -> None:
+    state = source()
+    no_content = sseio.ResponseError(
+        "server answered 204", status_code=204, headers=[], content_type="", body=b""
+    )
+    other = sseio.ResponseError(
+        "server answered 503", status_code=503, headers=[], content_type="", body=b""
+    )
+    assert not state.stopped_by_server(no_content)  # the first answer: an error
+    connect(state)
+    assert state.stopped_by_server(no_content)  # a reconnect: the server's end
+    assert not state.stopped_by_server(other)
+    assert not state.stopped_by_server(sseio.ConnectError("refused"))
+
+
 def test_post_not_repeated_once_the_stream_opened() -> None:
     state = source(method="POST", json={"q": 1})
     connect(state)

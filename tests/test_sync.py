@@ -78,3 +78,37 @@ def test_streams_in_several_threads(blocking_env: Env) -> None:
     assert not errors
     assert time.monotonic() - start < 0.3 * count / 2  # the pauses overlapped
     assert results == [[sse("a"), sse("b")]] * count
+
+
+def test_close_from_another_thread_ends_iteration_quietly() -> None:
+    import threading
+
+    from sseio._mock import MockConfig, mock_in_thread
+
+    body = {"model": "sseio-mock-1", "stream": True, "messages": [{"role": "user", "content": "q"}]}
+    received: list[sseio.ServerSentEvent] = []
+    failures: list[BaseException] = []
+    first = threading.Event()
+    with mock_in_thread(MockConfig(keepalive=None, token_rate=20)) as (server, _api):
+        url = server.url + "/v1/chat/completions"
+        with sseio.connect_sse(url, method="POST", json=body) as source:
+
+            def iterate() -> None:
+                try:
+                    for event in source:
+                        received.append(event)
+                        first.set()
+                except BaseException as exc:
+                    failures.append(exc)
+
+            reader = threading.Thread(target=iterate)
+            reader.start()
+            assert first.wait(10)
+            started = time.monotonic()
+            source.close()
+            reader.join(10)
+            assert not reader.is_alive()
+            assert time.monotonic() - started < 2  # the blocked read was woken, not waited out
+    assert failures == []
+    assert received
+    assert not source.done
