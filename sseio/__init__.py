@@ -25,6 +25,16 @@ from ._chat_types import (
     Usage,
     parse_chunk,
 )
+from ._check import check
+from ._check_rules import Finding, IdleTimeout, Report, Rules, SizeLimit, analyse
+from ._conformance_clients import (
+    ClientResult,
+    ConformanceServer,
+    Verdict,
+    client_tests,
+    run_client,
+)
+from ._conformance_parser import ParseResult, Scorecard, score_parser
 from ._decoder import SSEDecoder, aiter_sse, iter_sse
 from ._encoder import encode_comment, encode_event
 from ._errors import (
@@ -68,6 +78,7 @@ from ._server import Request as ServerRequest
 from ._server import Response as ServerResponse
 from ._sync import Client, EventSource, connect_sse
 from ._think import DEFAULT_TAGS, ThinkSplitter, split_think
+from ._vectors import ExpectedEvent, Vector, load_vectors
 from ._version import __version__
 
 __all__ = (
@@ -97,8 +108,10 @@ __all__ = (
     "ChatStream",
     "ChunkChoice",
     "Client",
+    "ClientResult",
     "Comment",
     "ConflictError",
+    "ConformanceServer",
     "ConnectError",
     "ConnectTimeout",
     "Delta",
@@ -108,8 +121,11 @@ __all__ = (
     "EventSource",
     "EventStream",
     "EventTimeout",
+    "ExpectedEvent",
+    "Finding",
     "FunctionCall",
     "FunctionDelta",
+    "IdleTimeout",
     "InternalServerError",
     "InvalidChunk",
     "Item",
@@ -118,6 +134,7 @@ __all__ = (
     "MockAPI",
     "MockConfig",
     "NotFoundError",
+    "ParseResult",
     "PermissionDeniedError",
     "ProtocolError",
     "RateLimitError",
@@ -125,14 +142,18 @@ __all__ = (
     "ReadTimeout",
     "Reconnect",
     "RemoteProtocolError",
+    "Report",
     "Response",
     "ResponseError",
+    "Rules",
     "SSEDecoder",
     "SSEError",
     "SSEServer",
+    "Scorecard",
     "ServerRequest",
     "ServerResponse",
     "ServerSentEvent",
+    "SizeLimit",
     "StreamTruncated",
     "ThinkSplitter",
     "Timeout",
@@ -144,18 +165,26 @@ __all__ = (
     "UnprocessableEntityError",
     "Usage",
     "UsageError",
+    "Vector",
+    "Verdict",
     "WriteError",
     "WriteTimeout",
     "__version__",
     "aconnect_sse",
     "aiter_sse",
+    "analyse",
+    "check",
+    "client_tests",
     "connect_sse",
     "encode_comment",
     "encode_event",
     "iter_sse",
+    "load_vectors",
     "mock_in_thread",
     "parse_chunk",
+    "run_client",
     "run_mock",
+    "score_parser",
     "serve_in_thread",
     "split_think",
 )

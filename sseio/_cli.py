@@ -10,7 +10,9 @@ event-stream form (JSON lines with ``--json``), reconnecting like an
 EventSource.
 
 ``sseio chat``, ``sseio serve`` and ``sseio demo`` (in ``_cli_chat.py``) talk to
-OpenAI-compatible chat APIs and run the embedded mock API.
+OpenAI-compatible chat APIs and run the embedded mock API; ``sseio conformance
+parser|serve`` and ``sseio check`` (in ``_cli_conformance.py``) test other
+parsers, clients and live servers.
 
 Errors go to standard error; the exit status is 0 on success, 1 for a stream
 or connection error, 2 for a usage error and 130 when interrupted.
@@ -28,6 +30,7 @@ from typing import Any, BinaryIO
 
 from ._assembler import DEFAULT_MAX_EVENT_SIZE
 from ._cli_chat import add_chat_commands
+from ._cli_conformance import add_conformance_commands
 from ._decoder import SSEDecoder
 from ._encoder import encode_comment
 from ._errors import LimitExceeded, SSEError, UsageError
@@ -96,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     events.set_defaults(run=_events)
     add_chat_commands(commands)
+    add_conformance_commands(commands)
     return parser
 
 

@@ -165,13 +165,26 @@ def test_broken_pipe_is_quiet() -> None:
     proc.stderr.close()
 
 
-def test_python_dash_m_runs_the_same_main(monkeypatch: pytest.MonkeyPatch) -> None:
-    import runpy
+def test_python_dash_m_runs_the_same_main() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sseio", "decode", "--raw", str(EXAMPLE)],
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == run_main_in_process_raw()
 
-    monkeypatch.setattr(sys, "argv", ["sseio", "decode", "--raw", str(EXAMPLE)])
-    with pytest.raises(SystemExit) as exit_info:
-        runpy.run_module("sseio", run_name="__main__")
-    assert exit_info.value.code == 0
+
+def run_main_in_process_raw() -> bytes:
+    from io import BytesIO
+
+    out = BytesIO()
+    decoder = sseio.SSEDecoder()
+    items = decoder.feed(EXAMPLE.read_bytes())
+    for item in items:
+        if isinstance(item, sseio.ServerSentEvent):
+            out.write(item.data.encode() + b"\n")
+    return out.getvalue()
 
 
 @pytest.mark.parametrize(("error", "status"), [(KeyboardInterrupt, 130), (BrokenPipeError, 1)])
