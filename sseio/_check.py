@@ -23,10 +23,10 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TextIO
 
 from ._check_rules import DEFAULT_RULES, Capture, Ending, Report, Rules, analyse
+from ._cli_args import add_request_arguments, request_options
 from ._errors import RemoteProtocolError, TooManyRedirects, UsageError
 from ._http import DEFAULT_MAX_REDIRECTS, Exchange, Request, prepare_request, redirect
 from ._ssl import ssl_context
@@ -286,29 +286,7 @@ def format_report(report: Report) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``sseio check``."""
     parser.add_argument("url", help="the stream's URL (http:// or https://)")
-    parser.add_argument(
-        "-X",
-        "--request",
-        dest="method",
-        default=None,
-        help="HTTP method (default GET, POST with -d)",
-    )
-    parser.add_argument(
-        "-d",
-        "--data",
-        default=None,
-        metavar="BODY",
-        help="request body; @FILE reads a file, @- standard input (JSON gets "
-        "Content-Type: application/json unless -H sets one)",
-    )
-    parser.add_argument(
-        "-H",
-        "--header",
-        action="append",
-        default=[],
-        metavar="'NAME: VALUE'",
-        help="add a request header (repeatable)",
-    )
+    add_request_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
         "--timeout",
@@ -349,47 +327,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _parse_header(text: str) -> tuple[str, str]:
-    name, colon, value = text.partition(":")
-    if not colon or not name.strip():
-        raise UsageError(f"a header is 'Name: value', got {text!r}")
-    return name.strip(), value.strip()
-
-
-def _request_body(data: str | None) -> bytes | None:
-    if data is None:
-        return None
-    if data == "@-":
-        return sys.stdin.buffer.read()
-    if data.startswith("@"):
-        try:
-            return Path(data[1:]).read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {data[1:]}: {exc.strerror}") from exc
-    return data.encode()
-
-
-def _is_json(body: bytes) -> bool:
-    try:
-        json.loads(body)
-    except ValueError:
-        return False
-    return True
-
-
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Run ``sseio check`` with parsed ``args``; returns 0 (no errors), 1 (errors) or 2
     (bad arguments: the message goes to standard error)."""
     out = out or sys.stdout
     try:
-        body = _request_body(args.data)
-        headers = [_parse_header(text) for text in args.header]
-        given = {name.lower() for name, _ in headers}
-        if body is not None and "content-type" not in given and _is_json(body):
-            headers.append(("Content-Type", "application/json"))
+        method, headers, body = request_options(args)
         report = check(
             args.url,
-            method=args.method or ("POST" if body is not None else "GET"),
+            method=method,
             headers=headers,
             body=body,
             timeout=args.timeout,

@@ -25,10 +25,10 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from ._assembler import DEFAULT_MAX_EVENT_SIZE
+from ._cli_args import add_request_arguments, request_options
 from ._cli_chat import add_chat_commands
 from ._cli_conformance import add_conformance_commands
 from ._decoder import SSEDecoder
@@ -80,11 +80,7 @@ def _parser() -> argparse.ArgumentParser:
         "EventSource (with Last-Event-ID) when the stream ends or breaks.",
     )
     events.add_argument("url")
-    events.add_argument("-X", "--request", dest="method", default=None, help="HTTP method")
-    events.add_argument(
-        "-H", "--header", action="append", default=[], metavar="'NAME: VALUE'", help="add a header"
-    )
-    events.add_argument("-d", "--data", default=None, help="request body (@FILE reads a file)")
+    add_request_arguments(events)
     events.add_argument("--json", action="store_true", help="print JSON lines")
     events.add_argument("--comments", action="store_true", help="also print comments")
     events.add_argument("--last-event-id", default="", metavar="ID")
@@ -157,27 +153,15 @@ def _decode(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_header(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition(":")
-    if not sep or not name.strip():
-        raise UsageError(f"a header is 'Name: value', got {text!r}")
-    return name.strip(), value.strip()
-
-
 def _events(args: argparse.Namespace) -> int:
     from ._reconnect import NO_RECONNECT, Reconnect, Timeout
     from ._sync import connect_sse
 
-    body: bytes | None = None
-    if args.data is not None:
-        body = Path(args.data[1:]).read_bytes() if args.data.startswith("@") else args.data.encode()
-    headers = [_parse_header(h) for h in args.header]
-    if body is not None and not any(name.lower() == "content-type" for name, _ in headers):
-        headers.append(("Content-Type", "application/json"))
+    method, headers, body = request_options(args)
     out = sys.stdout.buffer
     with connect_sse(
         args.url,
-        method=args.method or ("POST" if body is not None else "GET"),
+        method=method,
         headers=headers,
         content=body,
         timeout=Timeout(read=args.timeout, event=args.event_timeout),
