@@ -7,12 +7,14 @@ import pickle
 import pkgutil
 from pathlib import Path
 
+import pytest
+
 import sseio
 
 
 def test_all_matches_the_public_names() -> None:
     # "@py_builtins" and the like appear when pytest rewrites sseio (its plugin is registered).
-    public = {name for name in vars(sseio) if not name.startswith(("_", "@"))}
+    public = {name for name in dir(sseio) if not name.startswith(("_", "@"))}
     public |= {"__version__"}
     modules = {info.name for info in pkgutil.iter_modules(sseio.__path__)}
     assert isinstance(sseio.__all__, tuple)
@@ -59,3 +61,28 @@ def test_limit_exceeded_pickles() -> None:
     assert isinstance(exc, sseio.LimitExceeded)
     assert (exc.limit_name, exc.limit, exc.size) == ("max_event_size", 5, 9)
     assert str(exc) == "event size of at least 9 bytes exceeds max_event_size=5"
+
+
+def test_streaming_alone_does_not_load_the_chat_server_and_conformance_tools() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, sseio; print(' '.join(m for m in sys.modules if m.startswith('sseio.')))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.split()
+    assert "sseio._async" in loaded
+    assert "sseio._sync" in loaded
+    heavy = ("_chat", "_think", "_server", "_mock", "_check", "_conformance", "_vectors")
+    assert [m for m in loaded if m.removeprefix("sseio.").startswith(heavy)] == []
+    # ...and each of those names still loads on first use.
+    code = "import sseio; print(sseio.ChatClient.__module__, sseio.ServerRequest.__name__)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.split()
+    assert out == ["sseio._chat_sync", "Request"]
+
+
+def test_unknown_names_raise_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        sseio.nope  # noqa: B018
