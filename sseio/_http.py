@@ -281,10 +281,13 @@ class Exchange:
             # complete, so that its limit on an incomplete head applies however the
             # head was split into reads.
             room = MAX_HEADER_SIZE + 1 - self._head_bytes
-            self._head_bytes += min(len(data), room)
-            if len(data) > room:
+            if len(data) > room > 0:
+                # The rest goes through receive() again: the head may have ended in
+                # the first part, and a chunked body is then de-chunked here.
+                self._head_bytes += room
                 body = self._receive(data[:room])
-                return body + self._receive(data[room:])
+                return body + self.receive(data[room:])
+            self._head_bytes += len(data)
         if self._chunked is not None:
             return self._receive_chunked(data)
         return self._receive(data)

@@ -699,6 +699,34 @@ def test_oversized_response_head() -> None:
     assert isinstance(info.value.__cause__, h11.RemoteProtocolError)
 
 
+@pytest.mark.parametrize("framing", ["chunked", "length"])
+def test_one_read_longer_than_the_head_limit(framing: str) -> None:
+    # A read bigger than the head limit holds the head and much of the body; the
+    # part after the limit must reach the body framing the head chose.
+    body = b"data: " + b"x" * (2 * MAX_HEADER_SIZE) + b"\n\n"
+    if framing == "chunked":
+        head = (
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        wire = head + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
+    else:
+        head = (
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: %d\r\n\r\n"
+            % len(body)
+        )
+        wire = head + body
+    for reads in (
+        [wire],
+        [wire[:10], wire[10:]],
+        [wire[: MAX_HEADER_SIZE + 5], wire[MAX_HEADER_SIZE + 5 :]],
+    ):
+        exchange, received = run_exchange(reads)
+        assert received == body
+        assert exchange.ended
+        assert exchange.reusable
+
+
 def test_closed_before_the_response() -> None:
     # The commonest failure of all (a stale keep-alive connection): the message
     # says what happened in sseio's words, not in h11's internals.
