@@ -15,7 +15,8 @@ import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from types import AsyncGeneratorType
+from typing import Any, cast
 
 import anyio
 import anyio.abc
@@ -100,9 +101,19 @@ class AsyncEventSource:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection; iteration ends and no reconnect follows."""
+        """Close the connection; iteration ends and no reconnect follows.
+
+        Safe to call from another task while one iterates: the connection is
+        closed under its pending read, and the iterating task then ends quietly.
+        """
         self._closed = True
-        iterator, self._iterator = self._iterator, None
+        iterator = self._iterator
+        if iterator is not None and cast(AsyncGeneratorType[Any, Any], iterator).ag_running:
+            stream = self._stream
+            if stream is not None:
+                await anyio.aclose_forcefully(stream)
+            return
+        self._iterator = None
         if iterator is not None:
             await iterator.aclose()
         await self._drop()
@@ -139,6 +150,8 @@ class AsyncEventSource:
             except SSEError as exc:
                 error = exc
             await self._drop()
+            if self._closed:
+                return  # closed from another task while reading: not a failure
             delay = self._state.decide(error, now=anyio.current_time(), wall_clock=time.time())
             if delay is None or self._closed:
                 if error is not None:

@@ -96,3 +96,33 @@ async def test_many_streams_at_once(async_env: Env) -> None:
     assert time.monotonic() - start < 0.3 * count / 2  # the pauses overlapped
     assert results == [[sse("a"), sse("b")]] * count
     assert len(server.connections) == count
+
+
+async def test_aclose_from_another_task_ends_iteration_quietly() -> None:
+    from sseio._mock import MockConfig, run_mock
+
+    body = {"model": "sseio-mock-1", "stream": True, "messages": [{"role": "user", "content": "q"}]}
+    received: list[sseio.ServerSentEvent] = []
+    outcome: list[str] = []
+    with anyio.fail_after(10):
+        async with run_mock(MockConfig(keepalive=None, token_rate=20)) as (server, _api):
+            url = server.url + "/v1/chat/completions"
+            async with sseio.aconnect_sse(url, method="POST", json=body) as source:
+                first = anyio.Event()
+
+                async def iterate() -> None:
+                    async for event in source:
+                        received.append(event)
+                        first.set()
+                    outcome.append("ended")
+
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(iterate)
+                    await first.wait()
+                    started = anyio.current_time()
+                    await source.aclose()
+                # The reader stopped at once, not at the end of the ~10 s answer.
+                assert anyio.current_time() - started < 1.0
+    assert outcome == ["ended"]
+    assert received
+    assert not source.done
