@@ -11,12 +11,13 @@ import os
 import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
-from typing import Any
+from types import AsyncGeneratorType
+from typing import Any, cast
 
 import anyio
 
 from ._assembler import DEFAULT_MAX_EVENT_SIZE
-from ._async import AsyncClient
+from ._async import AsyncClient, AsyncEventSource
 from ._chat import CHAT_TIMEOUT, ChatCall, ChatSettings
 from ._chat_retry import ChatRetry
 from ._chat_types import ChatChunk, ChatCompletion
@@ -56,6 +57,8 @@ class AsyncChatStream:
         self._call = call
         self._max_event_size = max_event_size
         self._chunks = self._iterate()
+        self._source: AsyncEventSource | None = None  # the event source open now, if any
+        self._closed = False
         self.response: Response | None = None
 
     @property
@@ -75,7 +78,13 @@ class AsyncChatStream:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop reading and close the connection."""
+        """Stop reading and close the connection; from another task too, where the
+        iterating task then ends quietly."""
+        self._closed = True
+        source = self._source
+        if source is not None and cast(AsyncGeneratorType[Any, Any], self._chunks).ag_running:
+            await source.aclose()
+            return
         await self._chunks.aclose()
 
     def __aiter__(self) -> AsyncIterator[ChatChunk]:
@@ -111,11 +120,14 @@ class AsyncChatStream:
                     reconnect=NO_RECONNECT,
                     max_event_size=self._max_event_size,
                 ) as source:
+                    self._source = source
                     self.response = source.response
                     async for event in source:
                         chunk = call.on_event(event)
                         if chunk is not None:
                             yield chunk
+                    if self._closed:
+                        return  # closed by the caller, from another thread or task
                     if source.done:
                         last = call.on_done()
                         if last is not None:

@@ -11,6 +11,7 @@ import os
 import ssl
 import time
 from collections.abc import Generator, Iterable, Iterator, Mapping
+from inspect import GEN_RUNNING, getgeneratorstate
 from typing import Any
 
 from ._assembler import DEFAULT_MAX_EVENT_SIZE
@@ -20,7 +21,7 @@ from ._chat_types import ChatChunk, ChatCompletion
 from ._errors import SSEError
 from ._http import Response
 from ._reconnect import NO_RECONNECT, Timeout
-from ._sync import Client
+from ._sync import Client, EventSource
 from ._think import DEFAULT_TAGS
 
 __all__ = ["ChatClient", "ChatStream"]
@@ -54,6 +55,8 @@ class ChatStream:
         self._call = call
         self._max_event_size = max_event_size
         self._chunks = self._iterate()
+        self._source: EventSource | None = None  # the event source open now, if any
+        self._closed = False
         self.response: Response | None = None
 
     @property
@@ -73,7 +76,13 @@ class ChatStream:
         self.close()
 
     def close(self) -> None:
-        """Stop reading and close the connection."""
+        """Stop reading and close the connection; from another thread too, where the
+        iterating thread then ends quietly."""
+        self._closed = True
+        source = self._source
+        if source is not None and getgeneratorstate(self._chunks) == GEN_RUNNING:
+            source.close()
+            return
         self._chunks.close()
 
     def __iter__(self) -> Iterator[ChatChunk]:
@@ -109,11 +118,14 @@ class ChatStream:
                     reconnect=NO_RECONNECT,
                     max_event_size=self._max_event_size,
                 ) as source:
+                    self._source = source
                     self.response = source.response
                     for event in source:
                         chunk = call.on_event(event)
                         if chunk is not None:
                             yield chunk
+                    if self._closed:
+                        return  # closed by the caller, from another thread or task
                     if source.done:
                         last = call.on_done()
                         if last is not None:

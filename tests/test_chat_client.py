@@ -534,3 +534,63 @@ async def test_async_connect_errors_are_retried_then_raised(anyio_backend: str) 
         with anyio.fail_after(LIMIT), pytest.raises(sseio.ConnectError):
             await stream.final()
         assert stream.retries == 2
+
+
+def test_chat_stream_closed_from_another_thread_ends_quietly() -> None:
+    import threading
+    import time
+
+    outcome: list[object] = []
+    first = threading.Event()
+    with (
+        mock_in_thread(MockConfig(keepalive=None, token_rate=20)) as (server, _api),
+        sseio.ChatClient(base_url=server.url + "/v1") as client,
+    ):
+        stream = client.stream(model="sseio-mock-1", messages=MESSAGES)
+
+        def read() -> None:
+            try:
+                for _chunk in stream:
+                    first.set()
+                outcome.append("ended")
+            except BaseException as exc:
+                outcome.append(exc)
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        assert first.wait(10)
+        started = time.monotonic()
+        stream.close()
+        reader.join(10)
+        assert not reader.is_alive()
+        assert time.monotonic() - started < 2  # at once, not at the end of the ~10 s answer
+    assert outcome == ["ended"]
+    assert not stream.done
+    assert stream.partial().chunks >= 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+async def test_chat_stream_closed_from_another_task_ends_quietly(anyio_backend: str) -> None:
+    outcome: list[str] = []
+    with anyio.fail_after(LIMIT):
+        async with (
+            run_mock(MockConfig(keepalive=None, token_rate=20)) as (server, _api),
+            sseio.AsyncChatClient(base_url=server.url + "/v1") as client,
+        ):
+            stream = client.stream(model="sseio-mock-1", messages=MESSAGES)
+            first = anyio.Event()
+
+            async def read() -> None:
+                async for _chunk in stream:
+                    first.set()
+                outcome.append("ended")
+
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(read)
+                await first.wait()
+                started = anyio.current_time()
+                await stream.aclose()
+            assert anyio.current_time() - started < 2
+    assert outcome == ["ended"]
+    assert not stream.done
