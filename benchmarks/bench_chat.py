@@ -17,8 +17,8 @@ client object of its own, builds another client object, then times one stream of
 holds the accumulated answer.  On every chunk it reads ``chunk.choices[0].delta.content``.
 Clients:
 
-``sseio blocking``          ``sseio.ChatClient(...).stream(...)``: iterate, then ``stream.final()``
-``sseio asyncio``           ``sseio.AsyncChatClient``, the same, under asyncio
+``sseio blocking``          ``sseio.chat.ChatClient(...).stream(...)``: iterate, then ``final()``
+``sseio asyncio``           ``sseio.chat.AsyncChatClient``, the same, under asyncio
 ``sseio trio``              the same under trio
 ``openai sync``             ``OpenAI(...).chat.completions.create(..., stream=True)``;
                             the content pieces are kept in a list and joined at the end
@@ -142,10 +142,13 @@ def _query(mode: str, events: int) -> dict[str, Any]:
 
 def _sseio_blocking() -> Runner:
     import sseio
+    import sseio.chat
 
     def run(base: str, mode: str, events: int) -> ChatRun:
         out = ChatRun()
-        with sseio.ChatClient(base_url=base + "/v1", api_key="x", retry=sseio.NO_RETRY) as client:
+        with sseio.chat.ChatClient(
+            base_url=base + "/v1", api_key="x", retry=sseio.chat.NO_RETRY
+        ) as client:
             started = time.perf_counter()
             with client.stream(
                 model=MODEL, messages=MESSAGES, extra_query=_query(mode, events)
@@ -168,14 +171,15 @@ def _sseio_async(backend: str) -> Runner:
     import anyio
 
     import sseio
+    import sseio.chat
 
     if backend == "trio":
         import trio  # noqa: F401  (imported here so that the baseline RSS includes it)
 
     async def main(base: str, mode: str, events: int) -> ChatRun:
         out = ChatRun()
-        async with sseio.AsyncChatClient(
-            base_url=base + "/v1", api_key="x", retry=sseio.NO_RETRY
+        async with sseio.chat.AsyncChatClient(
+            base_url=base + "/v1", api_key="x", retry=sseio.chat.NO_RETRY
         ) as client:
             started = time.perf_counter()
             async with client.stream(
@@ -525,10 +529,11 @@ def layer_costs(events_count: int) -> dict[str, float]:
     import gc
     import json
 
-    from sseio import ChatAccumulator, ServerSentEvent, SSEDecoder, parse_chunk
-    from sseio._chat import ChatCall
-    from sseio._chat_retry import NO_RETRY
-    from sseio._chat_types import loads as sseio_loads
+    from sseio import ServerSentEvent, SSEDecoder
+    from sseio.chat import ChatAccumulator, parse_chunk
+    from sseio.chat._call import ChatCall
+    from sseio.chat._retry import NO_RETRY
+    from sseio.chat._types import loads as sseio_loads
 
     payload = b"".join(transport.render_events(events_count))
     reads = [payload[i : i + 65536] for i in range(0, len(payload), 65536)]

@@ -7,9 +7,10 @@ import random
 from typing import Any
 
 import sseio
-from sseio._chat import ChatCall
-from sseio._chat_retry import ChatRetry
-from sseio._events import make_event
+import sseio.chat
+from sseio._core.events import make_event
+from sseio.chat._call import ChatCall
+from sseio.chat._retry import ChatRetry
 
 
 def payload(
@@ -35,7 +36,7 @@ def event(obj: Any, kind: str = "message") -> sseio.ServerSentEvent:
     return make_event(kind, data, "", None)
 
 
-def run(call: ChatCall, *objects: Any) -> list[sseio.ChatChunk]:
+def run(call: ChatCall, *objects: Any) -> list[sseio.chat.ChatChunk]:
     chunks = []
     for obj in objects:
         chunk = call.on_event(event(obj))

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sseio
-from sseio._conformance_client_judging import ClientTest
-from sseio._conformance_client_tests import behaviour_tests
-from sseio._vectors import Vector, load_vectors
+from sseio.conformance._client_judging import ClientTest
+from sseio.conformance._client_tests import behaviour_tests
+from sseio.conformance._vectors import Vector, load_vectors
 
 # --- the parser scorer ---------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sseio._mock_request import MockConfig
+from sseio.testing._mock_request import MockConfig
 
 MODEL = "Dhanishtha-2.0-preview"
 CONFIG = MockConfig(keepalive=None)

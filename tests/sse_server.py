@@ -54,7 +54,7 @@ from anyio.streams.tls import TLSStream
 
 import sseio
 from sseio import Comment, ServerSentEvent
-from sseio._http import ERROR_BODY_LIMIT
+from sseio._http.exchange import ERROR_BODY_LIMIT
 
 HOLD = 5.0
 """The longest the server keeps a connection open waiting on the client (silence, keepalives)."""

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 import sseio
+import sseio.chat
+import sseio.server
 
 
 def test_all_matches_the_public_names() -> None:
@@ -71,16 +73,16 @@ def test_streaming_alone_does_not_load_the_chat_server_and_conformance_tools() -
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     ).stdout.split()
-    assert "sseio._async" in loaded
-    assert "sseio._sync" in loaded
+    assert "sseio._io.async_client" in loaded
+    assert "sseio._io.sync_client" in loaded
     heavy = ("_chat", "_think", "_server", "_mock", "_check", "_conformance", "_vectors")
     assert [m for m in loaded if m.removeprefix("sseio.").startswith(heavy)] == []
     # ...and each of those names still loads on first use.
-    code = "import sseio; print(sseio.ChatClient.__module__, sseio.ServerRequest.__name__)"
+    code = "import sseio; print(sseio.chat.ChatClient.__module__, sseio.server.Request.__name__)"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     ).stdout.split()
-    assert out == ["sseio._chat_sync", "Request"]
+    assert out == ["sseio.chat._sync", "Request"]
 
 
 def test_unknown_names_raise_attribute_error() -> None:

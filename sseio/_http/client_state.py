@@ -1,0 +1,259 @@
+"""The state of an event source between I/O calls, shared by both adapters.
+
+``SourceState`` holds what survives reconnects (the request, the last event
+ID, the reconnection time, the reconnect count) and what belongs to the
+current connection (the decoder, the response).  The async and blocking
+adapters call it in the same order: ``next_request()`` before connecting,
+``opened()`` once a response opens a stream, ``feed()`` with each piece of
+body, ``decide()`` when the stream ended or failed.  A partial event left at
+a disconnect is discarded with its decoder; the last event ID carries over,
+so a server that honours ``Last-Event-ID`` delivers each event once.
+
+``read_budget`` turns the time limits into the wait for the next read; it is
+where ``Timeout.event`` (time since the last dispatched event) meets
+``Timeout.read`` (time since the last byte).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from urllib.parse import urljoin
+
+from .._core.decoder import SSEDecoder
+from .._core.errors import EventTimeout, LimitExceeded, ResponseError
+from .._core.events import Comment, Done, ServerSentEvent
+from .exchange import DEFAULT_MAX_REDIRECTS, Request, Response, header_safe, prepare_request
+from .reconnect import DEFAULT_TIMEOUT, Reconnect, ReconnectState, Timeout
+
+__all__ = ["IdlePool", "Settings", "SourceState", "join_url", "merge_headers", "read_budget"]
+
+C = TypeVar("C")
+
+DRAIN_TIMEOUT = 0.1
+"""After ``[DONE]``, how long a pooled source waits for the end of the body (seconds)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a client applies to every stream it opens (both adapters' clients)."""
+
+    base_url: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    timeout: Timeout = DEFAULT_TIMEOUT
+    reconnect: Reconnect | None = None
+    ssl_context: Any = None
+    verify: bool = True
+    max_redirects: int = DEFAULT_MAX_REDIRECTS
+
+    def state_for(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Any,
+        json: Any,
+        content: bytes | str | None,
+        reconnect: Reconnect | None,
+        last_event_id: str,
+        comments: bool,
+        done_sentinel: str | None,
+        max_line_size: int,
+        max_event_size: int,
+    ) -> SourceState:
+        """The state for one stream: the call's arguments (validated) over the defaults."""
+        request = prepare_request(
+            method,
+            join_url(self.base_url, url),
+            headers=merge_headers(self.headers, headers),
+            json=json,
+            content=content,
+            last_event_id=last_event_id,
+        )
+        return SourceState(
+            request,
+            reconnect=reconnect or self.reconnect or Reconnect(),
+            last_event_id=last_event_id,
+            decoder_options={
+                "comments": comments,
+                "done_sentinel": done_sentinel,
+                "max_line_size": max_line_size,
+                "max_event_size": max_event_size,
+            },
+        )
+
+
+class SourceState:
+    """One event source's state across connections (see module doc)."""
+
+    def __init__(
+        self,
+        request: Request,
+        *,
+        reconnect: Reconnect,
+        last_event_id: str,
+        decoder_options: dict[str, Any],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.request = request
+        self.last_event_id = last_event_id
+        self.retry: int | None = None
+        self.done = False
+        self.events_arrived = False  # set by feed(); the adapter resets it to time events
+        self.progressed = False  # an event was handed out on this connection
+        self._failure: LimitExceeded | None = None  # raised once the items before it are out
+        self.response: Response | None = None
+        self.streamed = False  # a stream was open at least once
+        self.policy = ReconnectState(reconnect, rng)
+        self._decoder_options = decoder_options
+        self._decoder: SSEDecoder[Any] | None = None
+
+    def next_request(self) -> Request:
+        """The request for the next connection, with ``Last-Event-ID`` as it stands."""
+        return self.request.with_header("Last-Event-ID", header_safe(self.last_event_id) or None)
+
+    def opened(self, response: Response, now: float) -> None:
+        """A response opened the stream: start a fresh decoder that carries the state on."""
+        self.response = response
+        self.streamed = True
+        self._decoder = SSEDecoder(
+            **self._decoder_options, last_event_id=self.last_event_id, retry=self.retry
+        )
+        self.policy.connected(now)
+
+    def feed(self, body: bytes) -> list[ServerSentEvent | Comment | Done]:
+        """Items a piece of body completed, ``Done`` included (the adapter stops there).
+
+        The stream state moves on only as ``hand_out`` gives the items to the
+        consumer.
+        """
+        if self._decoder is None:
+            return []
+        try:
+            items = self._decoder.feed(body)
+        except LimitExceeded as exc:
+            # Hand out what came before the bad line, then raise (see hand_out).
+            items, exc.events, self._failure = exc.events, [], exc
+        self.retry = self._decoder.retry  # the reconnection time applies at once
+        for item in items:
+            if type(item) is not Comment:
+                self.events_arrived = True
+                break
+        return items
+
+    def hand_out(
+        self, items: list[ServerSentEvent | Comment | Done]
+    ) -> Iterator[ServerSentEvent | Comment]:
+        """Yield a batch to the consumer, moving the state on item by item.
+
+        ``last_event_id`` follows each event handed out, ``Done`` sets ``done``
+        and ends the batch; only a batch handed out whole catches up with the
+        decoder (``caught_up``), so a consumer that stops early resumes from the
+        last event it got.
+        """
+        for item in items:
+            if isinstance(item, ServerSentEvent):
+                self.last_event_id = item.id
+                self.progressed = True
+            elif isinstance(item, Done):
+                self.done = True
+                return
+            yield item
+        self.caught_up()
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
+
+    def caught_up(self) -> None:
+        """Every item fed so far was handed out: take on the decoder's last event ID
+        (it also counts ``id`` fields of blocks that dispatched nothing)."""
+        if self._decoder is not None:
+            self.last_event_id = self._decoder.last_event_id
+
+    def stopped_by_server(self, error: BaseException) -> bool:
+        """A 204 answer to a reconnect: the server ending the stream for good, not a failure.
+
+        Iteration then ends quietly; a 204 to the first request is still a
+        ``ResponseError`` (there was never a stream).
+        """
+        return self.streamed and isinstance(error, ResponseError) and error.status_code == 204
+
+    def decide(self, error: BaseException | None, *, now: float, wall_clock: float) -> float | None:
+        """After the stream ended (``error`` None) or failed: seconds to wait, or ``None``."""
+        started = self.response is not None
+        progressed, self.progressed = self.progressed, False
+        self._decoder = None
+        self.response = None
+        if self.done:
+            return None
+        return self.policy.decide(
+            error,
+            now=now,
+            wall_clock=wall_clock,
+            retry_ms=self.retry,
+            has_body=bool(self.request.body),
+            response_started=started,
+            progressed=progressed,
+        )
+
+
+def read_budget(timeout: Timeout, now: float, last_event_at: float) -> tuple[float | None, bool]:
+    """How long the next read may wait, and whether running out means an event timeout.
+
+    Raises ``EventTimeout`` when the time between events is already used up
+    (bytes may still be arriving: keepalives do not count).
+    """
+    if timeout.event is None:
+        return timeout.read, False
+    left = last_event_at + timeout.event - now
+    if left <= 0:
+        raise EventTimeout(f"no event for {timeout.event}s")
+    if timeout.read is None or left < timeout.read:
+        return left, True
+    return timeout.read, False
+
+
+class IdlePool(Generic[C]):
+    """Idle keep-alive connections by origin, newest first out (bookkeeping only).
+
+    ``put`` returns a connection the caller must close when an origin already
+    holds ``max_per_origin``; ``clear`` returns them all, to close.
+    """
+
+    def __init__(self, max_per_origin: int = 8) -> None:
+        self.max_per_origin = max_per_origin
+        self._idle: dict[tuple[str, str, int], list[C]] = {}
+
+    def take(self, origin: tuple[str, str, int]) -> C | None:
+        idle = self._idle.get(origin)
+        return idle.pop() if idle else None
+
+    def put(self, origin: tuple[str, str, int], connection: C) -> C | None:
+        idle = self._idle.setdefault(origin, [])
+        idle.append(connection)
+        return idle.pop(0) if len(idle) > self.max_per_origin else None
+
+    def clear(self) -> list[C]:
+        connections = [c for idle in self._idle.values() for c in idle]
+        self._idle.clear()
+        return connections
+
+    def __len__(self) -> int:
+        return sum(len(idle) for idle in self._idle.values())
+
+
+def join_url(base_url: str, url: str) -> str:
+    """``url`` resolved against a client's ``base_url`` (``/v1`` + ``chat`` → ``/v1/chat``)."""
+    if not base_url or "://" in url:
+        return url
+    return urljoin(base_url.rstrip("/") + "/", url.lstrip("/"))
+
+
+def merge_headers(base: Any, extra: Any) -> list[tuple[str, str]]:
+    """A client's default headers overridden, name by name, by a call's own."""
+    base_items = list(base.items() if isinstance(base, dict) else base or ())
+    extra_items = list(extra.items() if isinstance(extra, dict) else extra or ())
+    names = {name.lower() for name, _ in extra_items}
+    return [(k, v) for k, v in base_items if k.lower() not in names] + extra_items

@@ -1,0 +1,470 @@
+"""HTTP/1.1 for event streams, sans-IO: requests, responses, bodies, redirects.
+
+Everything the async and the blocking adapters share about HTTP lives here, so
+they only move bytes.  ``prepare_request`` turns the caller's arguments into a
+``Request`` (validated: a header value with CR, LF or NUL is refused before
+anything is sent).  ``Exchange`` runs one request/response over one
+connection through h11 (a chunked body is de-chunked by ``sseio._http.chunked`` once
+h11 has read the head, several times faster per chunk): the adapter writes
+``exchange.request_bytes()``, then hands every read to ``exchange.receive()``
+and gets back the response head, decoded body bytes (gzip and deflate undone
+incrementally) and the end of the body.  ``check_response`` decides whether a
+response opens a stream and builds the ``ResponseError`` otherwise;
+``redirect`` gives the next request for a 3xx by the rules browsers use.
+h11's exceptions become sseio's.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import re
+import zlib
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
+
+import h11
+
+from .._core.errors import RemoteProtocolError, ResponseError, TooManyRedirects, UsageError
+from .._version import __version__
+from .chunked import ChunkedDecoder
+
+__all__ = [
+    "DEFAULT_MAX_REDIRECTS",
+    "ERROR_BODY_LIMIT",
+    "Exchange",
+    "Request",
+    "Response",
+    "check_response",
+    "error_from_response",
+    "prepare_request",
+    "redirect",
+]
+
+DEFAULT_MAX_REDIRECTS = 10
+ERROR_BODY_LIMIT = 64 * 1024
+"""How much of a non-stream response body is read into ``ResponseError.body``."""
+
+MAX_HEADER_SIZE = 64 * 1024
+"""A response head larger than this is refused (h11's limit on an incomplete event)."""
+
+USER_AGENT = f"sseio/{__version__}"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_REDIRECTS = frozenset((301, 302, 303, 307, 308))
+_CREDENTIAL_HEADERS = frozenset(("authorization", "cookie", "proxy-authorization"))
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request ready to send: where to, and exactly which bytes."""
+
+    method: str
+    url: str
+    scheme: str
+    host: str  # as used to connect: an IPv6 literal has no brackets
+    port: int
+    target: str  # path and query
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        return (self.scheme, self.host.lower(), self.port)
+
+    def with_header(self, name: str, value: str | None) -> Request:
+        """A copy with header ``name`` set to ``value`` (removed when ``None``)."""
+        lowered = name.lower()
+        headers = [(k, v) for k, v in self.headers if k.lower() != lowered]
+        if value is not None:
+            _check_header(name, value)
+            headers.append((name, value))
+        return replace(self, headers=headers)
+
+
+@dataclass(frozen=True)
+class Response:
+    """A response head: status, reason, headers (names lowercase), HTTP version."""
+
+    status_code: int
+    reason: str
+    headers: list[tuple[str, str]]
+    http_version: str
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (any case), or ``None``."""
+        name = name.lower()
+        return next((value for key, value in self.headers if key == name), None)
+
+    @property
+    def content_type(self) -> str:
+        return self.header("content-type") or ""
+
+    @property
+    def media_type(self) -> str:
+        """The content type without parameters, lowercase (``text/event-stream``)."""
+        return self.content_type.split(";", 1)[0].strip().lower()
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_UNSAFE_IN_TARGET = re.compile(r"[^\x21-\x7e]")
+
+
+def _check_header(name: str, value: str) -> None:
+    if not isinstance(name, str) or not isinstance(value, str):
+        raise UsageError(f"header names and values must be str, got {name!r}: {value!r}")
+    if not _TOKEN.fullmatch(name):
+        raise UsageError(f"invalid header name: {name!r}")
+    if any(c in value for c in "\r\n\0"):
+        raise UsageError(f"header {name} must not contain CR, LF or NUL: {value!r}")
+    if value != value.strip(" \t") or any((c < " " and c != "\t") or c == "\x7f" for c in value):
+        raise UsageError(f"header {name} has control characters or surrounding space: {value!r}")
+
+
+def header_safe(value: str) -> str:
+    """``value`` fit for a header: surrounding space and control characters dropped
+    (for values that come from the server, such as the last event ID)."""
+    return "".join(c for c in value if (c >= " " and c != "\x7f") or c == "\t").strip(" \t")
+
+
+def _split_url(url: str) -> tuple[str, str, int, str]:
+    if not isinstance(url, str):
+        raise UsageError(f"url must be a str, got {type(url).__name__}")
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        host = parts.hostname
+        port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
+    except ValueError as exc:
+        raise UsageError(f"invalid url {url!r}: {exc}") from exc
+    if scheme not in _DEFAULT_PORTS:
+        raise UsageError(f"url must start with http:// or https://, got {url!r}")
+    if not host:
+        raise UsageError(f"url has no host: {url!r}")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise UsageError(f"invalid host name in {url!r}: {exc}") from exc
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    # Spaces, controls and non-ASCII are percent-encoded (UTF-8), as browsers do.
+    target = _UNSAFE_IN_TARGET.sub(lambda m: quote(m.group(), safe=""), target)
+    return scheme, host, port, target
+
+
+def _host_header(scheme: str, host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return shown if port == _DEFAULT_PORTS[scheme] else f"{shown}:{port}"
+
+
+def prepare_request(
+    method: str,
+    url: str,
+    *,
+    headers: Any = None,
+    json: Any = None,
+    content: bytes | str | None = None,
+    last_event_id: str = "",
+) -> Request:
+    """Validate the caller's arguments and build the request to send.
+
+    Sets ``Host``, ``Accept: text/event-stream``, ``Cache-Control: no-store``,
+    ``Accept-Encoding``, a ``User-Agent`` and, for a body, ``Content-Type`` and
+    ``Content-Length``, unless the caller gave them; ``Last-Event-ID`` only
+    when ``last_event_id`` is non-empty.
+    """
+    if not isinstance(method, str) or not _TOKEN.fullmatch(method):
+        raise UsageError(f"invalid method: {method!r}")
+    if json is not None and content is not None:
+        raise UsageError("give json= or content=, not both")
+    scheme, host, port, target = _split_url(url)
+    given = list(headers.items() if isinstance(headers, dict) else headers or ())
+    for name, value in given:
+        _check_header(name, value)
+    if not isinstance(last_event_id, str) or any(c in last_event_id for c in "\r\n\0"):
+        raise UsageError(f"last_event_id must be a str without CR, LF or NUL: {last_event_id!r}")
+    body = b""
+    content_type = None
+    if json is not None:
+        body = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":")).encode()
+        content_type = "application/json"
+    elif isinstance(content, str):
+        body = content.encode()
+        content_type = "text/plain; charset=utf-8"
+    elif content is not None:
+        body = bytes(content)
+    present = {name.lower() for name, _ in given}
+    defaults = [
+        ("Host", _host_header(scheme, host, port)),
+        ("Accept", "text/event-stream"),
+        ("Cache-Control", "no-store"),
+        ("Accept-Encoding", "gzip, deflate"),
+        ("User-Agent", USER_AGENT),
+    ]
+    if body or method.upper() in ("POST", "PUT", "PATCH"):
+        defaults.append(("Content-Length", str(len(body))))
+        if content_type:
+            defaults.append(("Content-Type", content_type))
+    all_headers = [(k, v) for k, v in defaults if k.lower() not in present] + given
+    request = Request(method.upper(), url, scheme, host, port, target, all_headers, body)
+    if header_safe(last_event_id):
+        request = request.with_header("Last-Event-ID", header_safe(last_event_id))
+    return request
+
+
+class _ContentDecoder:
+    """Undo ``Content-Encoding: gzip`` or ``deflate`` incrementally.
+
+    ``deflate`` is meant to be zlib-wrapped, but some servers send raw deflate:
+    the first two bytes tell which (a zlib header is a multiple of 31).
+    """
+
+    def __init__(self, encoding: str) -> None:
+        self._encoding = encoding
+        self._zlib: Any = None if encoding == "deflate" else zlib.decompressobj(zlib.MAX_WBITS | 16)
+        self._head = b""
+
+    def decode(self, data: bytes) -> bytes:
+        if self._zlib is None:
+            self._head += data
+            if len(self._head) < 2:
+                return b""
+            first, second = self._head[0], self._head[1]
+            wrapped = first & 0x0F == 8 and (first << 8 | second) % 31 == 0
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+            data, self._head = self._head, b""
+        try:
+            return bytes(self._zlib.decompress(data))
+        except zlib.error as exc:
+            raise RemoteProtocolError(f"invalid {self._encoding} body: {exc}") from exc
+
+
+_RELEASED = h11.Connection(h11.CLIENT)
+"""Stands in for an exchange's h11 connection once a chunked body no longer needs it."""
+
+
+class Exchange:
+    """One HTTP/1.1 request and its response on one connection (h11 underneath).
+
+    ``receive(data)`` returns the decoded body bytes the read completed (``b""``
+    when none); ``response`` is set once the head has arrived, ``ended`` once
+    the body is complete.  ``receive(b"")`` means the peer closed the
+    connection.  ``reusable`` tells whether the connection may carry another
+    request afterwards.
+    """
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.response: Response | None = None
+        self.ended = False
+        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEADER_SIZE)
+        self._decoder: _ContentDecoder | None = None
+        self._peer_closed = False
+        self._head_bytes = 0  # bytes handed to h11 before the response head was complete
+        self._chunked: ChunkedDecoder | None = None
+
+    def request_bytes(self) -> bytes:
+        """The bytes of the whole request: head and body."""
+        req = self.request
+        headers = [(name.encode("ascii"), value.encode()) for name, value in req.headers]
+        head = h11.Request(method=req.method, target=req.target, headers=headers)
+        out = self._h11.send(head) or b""
+        if req.body:
+            out += self._h11.send(h11.Data(data=req.body)) or b""
+        return out + (self._h11.send(h11.EndOfMessage()) or b"")
+
+    def receive(self, data: bytes) -> bytes:
+        """Feed what the connection delivered (``b""`` at its end); return body bytes."""
+        if self.response is None and data:
+            # Hand h11 no more than the head limit (plus one byte) until the head is
+            # complete, so that its limit on an incomplete head applies however the
+            # head was split into reads.
+            room = MAX_HEADER_SIZE + 1 - self._head_bytes
+            if len(data) > room > 0:
+                # The rest goes through receive() again: the head may have ended in
+                # the first part, and a chunked body is then de-chunked here.
+                self._head_bytes += room
+                body = self._receive(data[:room])
+                return body + self.receive(data[room:])
+            self._head_bytes += len(data)
+        if self._chunked is not None:
+            return self._receive_chunked(data)
+        return self._receive(data)
+
+    def _receive_chunked(self, data: bytes) -> bytes:
+        chunked = self._chunked
+        assert chunked is not None
+        if not data:
+            self._peer_closed = True
+            if not chunked.ended:
+                raise RemoteProtocolError("server closed the connection inside a chunked body")
+            return b""
+        body = chunked.feed(data)
+        self.ended = chunked.ended
+        if self._decoder is not None and body:
+            return self._decoder.decode(body)
+        return body
+
+    def _receive(self, data: bytes) -> bytes:
+        conn = self._h11
+        if not data:
+            self._peer_closed = True
+        try:
+            conn.receive_data(data)
+            pieces: list[bytes] = []
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA or event is h11.PAUSED:
+                    break
+                if type(event) is h11.Data:
+                    pieces.append(bytes(event.data))
+                elif type(event) is h11.EndOfMessage:
+                    self.ended = True
+                    break
+                elif type(event) is h11.Response:
+                    self._start(event)
+                    if self._chunked is not None:
+                        # From here on the body is de-chunked here, not by h11,
+                        # which is let go with the copy of the read it buffers.
+                        pieces.append(self._chunked.feed(conn.trailing_data[0]))
+                        self.ended = self._chunked.ended
+                        self._h11 = _RELEASED
+                        break
+                elif type(event) is h11.ConnectionClosed:
+                    self._closed_early()
+                    break
+        except h11.ProtocolError as exc:
+            if not data and self.response is None:
+                raise RemoteProtocolError(
+                    "server closed the connection without a response"
+                ) from exc
+            raise RemoteProtocolError(f"server broke HTTP/1.1: {exc}") from exc
+        body = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        if self._decoder is not None and body:
+            return self._decoder.decode(body)
+        return body
+
+    @property
+    def reusable(self) -> bool:
+        """Whether the connection can carry another request (body read to its end)."""
+        if not self.ended or self._peer_closed:
+            return False
+        if self._chunked is not None:
+            response = self.response
+            assert response is not None
+            close = "close" in (response.header("connection") or "").lower()
+            return not self._chunked.trailing and response.http_version == "1.1" and not close
+        return self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE
+
+    def _start(self, event: h11.Response) -> None:
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers]
+        self.response = Response(
+            event.status_code,
+            event.reason.decode("latin-1"),
+            headers,
+            event.http_version.decode("ascii"),
+        )
+        framing = (self.response.header("transfer-encoding") or "").lower()
+        if (
+            framing.rstrip().endswith("chunked")
+            and self.request.method != "HEAD"
+            and event.status_code not in (204, 304)
+        ):
+            self._chunked = ChunkedDecoder()
+        encoding = (self.response.header("content-encoding") or "").strip().lower()
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            self._decoder = _ContentDecoder("deflate" if encoding == "deflate" else "gzip")
+        elif encoding not in ("", "identity"):
+            raise RemoteProtocolError(f"unsupported content-encoding: {encoding!r}")
+
+    def _closed_early(self) -> None:
+        if self.response is None:
+            raise RemoteProtocolError("server closed the connection without a response")
+        self.ended = True
+
+
+def check_response(response: Response) -> bool:
+    """True when the response opens an event stream: status exactly 200 and
+    media type ``text/event-stream`` (parameters ignored)."""
+    return response.status_code == 200 and response.media_type == "text/event-stream"
+
+
+def error_from_response(response: Response, body: bytes) -> ResponseError:
+    """The error for a response that does not open a stream, with the server's message."""
+    parsed: Any = None
+    if body:
+        try:
+            parsed = jsonlib.loads(body)
+        except ValueError:
+            parsed = None
+    detail = _message_in(parsed)
+    if detail is None and body and response.media_type.startswith("text/"):
+        detail = body[:200].decode("utf-8", "replace").strip() or None
+    if response.status_code != 200:
+        message = f"server answered {response.status_code} {response.reason}".rstrip()
+    else:
+        shown = response.content_type or "no content type"
+        message = f"server answered 200 with {shown}, not text/event-stream"
+    if detail:
+        message += f": {detail}"
+    return ResponseError(
+        message,
+        server_message=detail,
+        status_code=response.status_code,
+        headers=response.headers,
+        content_type=response.content_type,
+        body=body,
+        json=parsed,
+    )
+
+
+def _message_in(parsed: Any) -> str | None:
+    if isinstance(parsed, dict):
+        error = parsed.get("error", parsed)
+        if isinstance(error, dict):
+            for key in ("message", "detail", "error"):
+                if isinstance(error.get(key), str):
+                    return str(error[key])
+        if isinstance(error, str):
+            return error
+        for key in ("message", "detail"):
+            if isinstance(parsed.get(key), str):
+                return str(parsed[key])
+    return None
+
+
+def redirect(request: Request, response: Response, hops: int, max_redirects: int) -> Request | None:
+    """The request to follow a redirect with, or ``None`` when ``response`` is none.
+
+    301 and 302 turn a POST into a bodiless GET, 303 turns anything but HEAD
+    into one (as browsers do); 307 and 308 repeat the request as it was.
+    A ``Location`` that cannot be followed is the server's error
+    (``RemoteProtocolError``).  Credentials (``Authorization``,
+    ``Cookie``) are not sent to another origin.  ``Last-Event-ID`` is kept.
+    """
+    location = response.header("location")
+    if response.status_code not in _REDIRECTS or location is None:
+        return None
+    if hops >= max_redirects:
+        raise TooManyRedirects(f"more than {max_redirects} redirects, last to {location}")
+    try:
+        target_parts = urlsplit(location.strip())
+        if target_parts.scheme and not target_parts.netloc:
+            raise UsageError("no host")
+        url = urljoin(request.url, location.strip())
+        scheme, host, port, target = _split_url(url)
+    except (UsageError, ValueError) as exc:
+        raise RemoteProtocolError(f"cannot follow redirect to {location!r}: {exc}") from exc
+    method, body = request.method, request.body
+    drop = {"host"}
+    to_get = method == "POST" if response.status_code in (301, 302) else method != "HEAD"
+    if response.status_code in (301, 302, 303) and (to_get or method == "GET"):
+        if body or method != "GET":
+            drop |= {"content-length", "content-type", "transfer-encoding"}
+        method, body = "GET", b""
+    if (scheme, host.lower(), port) != request.origin:
+        drop |= _CREDENTIAL_HEADERS
+    headers = [("Host", _host_header(scheme, host, port))]
+    headers += [(k, v) for k, v in request.headers if k.lower() not in drop]
+    return Request(method, url, scheme, host, port, target, headers, body)

@@ -1,0 +1,229 @@
+"""Async chat client: ``AsyncChatClient.stream()`` over ``AsyncClient``, on asyncio and trio.
+
+It only sends, sleeps between attempts and reads clocks (anyio's); every decision (the
+request, chunk parsing, reasoning split, accumulation, when to retry, what to
+raise) is ``ChatCall``'s, shared with the blocking twin in ``sseio.chat._sync``.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
+from types import AsyncGeneratorType
+from typing import Any, cast
+
+import anyio
+
+from .._core.errors import SSEError
+from .._core.fields import DEFAULT_MAX_EVENT_SIZE
+from .._http.exchange import Response
+from .._http.reconnect import NO_RECONNECT, Timeout
+from .._io.async_client import AsyncClient, AsyncEventSource
+from ._call import CHAT_TIMEOUT, ChatCall, ChatSettings
+from ._retry import ChatRetry
+from ._think import DEFAULT_TAGS
+from ._types import ChatChunk, ChatCompletion
+
+__all__ = ["AsyncChatClient", "AsyncChatStream"]
+
+
+class AsyncChatStream:
+    """One streaming chat completion: ``async for`` it for ``ChatChunk`` values.
+
+    ``text()`` yields only the first choice's answer text; ``final()`` reads
+    the rest of the stream and returns the whole ``ChatCompletion``;
+    ``partial()`` what has arrived so far.  Failures before any text is shown
+    are retried as the ``ChatRetry`` policy says; after that they are raised
+    with the partial result attached (``exc.partial``).
+    """
+
+    def __init__(
+        self,
+        http: AsyncClient,
+        url: str,
+        body: dict[str, Any],
+        headers: list[tuple[str, str]],
+        timeout: Timeout,
+        call: ChatCall,
+        max_event_size: int,
+    ) -> None:
+        self._http = http
+        self._url = url
+        self.body = body
+        self._headers = headers
+        self._timeout = timeout
+        self._call = call
+        self._max_event_size = max_event_size
+        self._chunks = self._iterate()
+        self._source: AsyncEventSource | None = None  # the event source open now, if any
+        self._closed = False
+        self.response: Response | None = None
+
+    @property
+    def done(self) -> bool:
+        """Whether the stream ended with ``[DONE]``."""
+        return self._call.done
+
+    @property
+    def retries(self) -> int:
+        """How many times the request was sent again after a failure."""
+        return self._call.retries
+
+    async def __aenter__(self) -> AsyncChatStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop reading and close the connection; from another task too, where the
+        iterating task then ends quietly."""
+        self._closed = True
+        source = self._source
+        if source is not None and cast(AsyncGeneratorType[Any, Any], self._chunks).ag_running:
+            await source.aclose()
+            return
+        await self._chunks.aclose()
+
+    def __aiter__(self) -> AsyncIterator[ChatChunk]:
+        return self._chunks
+
+    async def text(self) -> AsyncIterator[str]:
+        """The first choice's answer text, piece by piece (reasoning left out)."""
+        async for chunk in self._chunks:
+            for choice in chunk.choices:
+                if choice.index == 0 and choice.delta.content:
+                    yield choice.delta.content
+
+    async def final(self) -> ChatCompletion:
+        """Read whatever is left, then return the whole result."""
+        async for _ in self._chunks:
+            pass
+        return self._call.final()
+
+    def partial(self) -> ChatCompletion:
+        """The result so far."""
+        return self._call.final()
+
+    async def _iterate(self) -> AsyncGenerator[ChatChunk, None]:
+        call = self._call
+        while True:
+            try:
+                async with self._http.stream(
+                    "POST",
+                    self._url,
+                    headers=self._headers,
+                    json=self.body,
+                    timeout=self._timeout,
+                    reconnect=NO_RECONNECT,
+                    max_event_size=self._max_event_size,
+                ) as source:
+                    self._source = source
+                    self.response = source.response
+                    async for event in source:
+                        chunk = call.on_event(event)
+                        if chunk is not None:
+                            yield chunk
+                    if self._closed:
+                        return  # closed by the caller, from another thread or task
+                    if source.done:
+                        last = call.on_done()
+                        if last is not None:
+                            yield last
+                    call.on_end()
+                return
+            except SSEError as exc:
+                error = call.classify(exc, time.time())
+                delay = call.decide(error, now=anyio.current_time(), wall_clock=time.time())
+                if delay is None:
+                    raise call.give_up(error)  # noqa: B904 (the original is its cause or context)
+                await anyio.sleep(delay)
+
+
+class AsyncChatClient:
+    """An async client (asyncio and trio) for OpenAI-compatible chat APIs, with a keep-alive pool.
+
+    ``base_url`` defaults to ``SSEIO_BASE_URL``, then ``OPENAI_BASE_URL``, then
+    OpenAI's; ``api_key`` to ``SSEIO_API_KEY``, then ``OPENAI_API_KEY`` (no
+    ``Authorization`` header without one).  ``retry`` is the ``ChatRetry``
+    policy; ``split_think`` moves inline ``<think>``/``<ser>`` blocks into
+    ``delta.reasoning``.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
+        timeout: Timeout = CHAT_TIMEOUT,
+        retry: ChatRetry | None = None,
+        split_think: bool = True,
+        think_tags: Iterable[tuple[str, str]] = DEFAULT_TAGS,
+        ssl_context: ssl.SSLContext | None = None,
+        verify: bool = True,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    ) -> None:
+        self.settings = ChatSettings.create(
+            base_url=base_url,
+            api_key=api_key,
+            headers=headers,
+            timeout=timeout,
+            retry=retry,
+            split_think=split_think,
+            think_tags=think_tags,
+            environ=os.environ,
+        )
+        self._max_event_size = max_event_size
+        self._http = AsyncClient(timeout=timeout, ssl_context=ssl_context, verify=verify)
+
+    def stream(
+        self,
+        *,
+        model: str,
+        messages: Iterable[Mapping[str, Any]],
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        hide_think: bool | None = None,
+        tools: list[Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        split_think: bool | None = None,
+        retry: ChatRetry | None = None,
+        timeout: Timeout | None = None,
+        **params: Any,
+    ) -> AsyncChatStream:
+        """Start a streaming chat completion; other OpenAI parameters go in ``params``."""
+        url, body, headers, call = self.settings.prepare(
+            model=model,
+            messages=messages,
+            hide_think=hide_think,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            split_think=split_think,
+            retry=retry,
+            params={"temperature": temperature, "max_tokens": max_tokens, "tools": tools, **params},
+        )
+        return AsyncChatStream(
+            self._http,
+            url,
+            body,
+            headers,
+            timeout or self.settings.timeout,
+            call,
+            self._max_event_size,
+        )
+
+    async def aclose(self) -> None:
+        """Close every pooled connection."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncChatClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

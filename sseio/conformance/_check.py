@@ -1,0 +1,354 @@
+"""``sseio check URL``: connect to a live server, capture its stream, report what breaks.
+
+``capture_stream`` sends one request over a plain (or TLS) socket with
+sseio's own HTTP/1.1 exchange (``sseio._http.exchange``), follows redirects, and
+records the response head, the body bytes exactly as an SSE parser would get
+them (de-chunked, decompressed, not decoded as SSE) and when each piece and
+each wire read arrived.  Everything is bounded: ``timeout`` for the connection
+and each read, ``duration`` for the whole capture, ``max_bytes`` for the body
+(then it stops with an info line, not an error); failures become the
+capture's ``ending`` rather than exceptions.  ``check`` captures and hands
+the result to the pure ``sseio.conformance._check_rules.analyse``; ``add_arguments`` and
+``run`` are the command line (exit status 0 without errors, 1 with errors,
+including a failed connection, 2 for bad arguments; ``--json`` prints the
+report as one JSON object).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from .._core.errors import RemoteProtocolError, TooManyRedirects, UsageError
+from .._http.exchange import DEFAULT_MAX_REDIRECTS, Exchange, Request, prepare_request, redirect
+from .._io.tls import ssl_context
+from ..cli.args import add_request_arguments, request_options
+from ._check_rules import DEFAULT_RULES, Capture, Ending, Report, Rules, analyse
+
+__all__ = [
+    "DEFAULT_DURATION",
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_TIMEOUT",
+    "add_arguments",
+    "capture_stream",
+    "check",
+    "format_report",
+    "run",
+]
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_DURATION = 60.0
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+_READ_SIZE = 16 * 1024  # small reads keep a decompressed piece (and memory) small
+_COALESCE = 0.005  # pieces arriving closer together than this share one timestamp
+
+
+class _Stop(Exception):
+    """Ends the capture: ``ending`` says how, ``detail`` why."""
+
+    def __init__(self, ending: Ending, detail: str = "") -> None:
+        super().__init__(detail)
+        self.ending: Ending = ending
+        self.detail = detail
+
+
+@dataclass
+class _Recorder:
+    """What has arrived so far on the current exchange, with times relative to ``start``."""
+
+    deadline: float
+    start: float = 0.0
+    exchange: Exchange | None = None
+    body: bytearray = field(default_factory=bytearray)
+    arrivals: list[tuple[int, float]] = field(default_factory=list)
+    activity: list[float] = field(default_factory=list)
+
+    def restart(self, exchange: Exchange) -> None:
+        """Start over for ``exchange`` (a redirect's target): times count from now."""
+        self.start = time.monotonic()
+        self.exchange = exchange
+        self.body.clear()
+        self.arrivals.clear()
+        self.activity.clear()
+
+    def now(self) -> float:
+        return time.monotonic() - self.start
+
+    def wire(self, at: float) -> None:
+        if not self.activity or at - self.activity[-1] >= _COALESCE:
+            self.activity.append(at)
+
+    def piece(self, data: bytes, at: float) -> None:
+        if data:
+            if not self.arrivals or at - self.arrivals[-1][1] >= _COALESCE:
+                self.arrivals.append((len(self.body), at))
+            self.body += data
+
+
+@dataclass(frozen=True)
+class _Limits:
+    timeout: float
+    max_bytes: int
+    verify: bool
+    max_redirects: int
+
+
+def capture_stream(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: Sequence[tuple[str, str]] = (),
+    body: bytes | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    duration: float = DEFAULT_DURATION,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    verify: bool = True,
+    max_redirects: int = DEFAULT_MAX_REDIRECTS,
+) -> Capture:
+    """Send one request (following redirects) and record its response.
+
+    Never raises for what the server or the network does (that is the capture's
+    ``ending`` and ``detail``); raises ``UsageError`` for bad arguments.
+    """
+    for name, value in (("timeout", timeout), ("duration", duration)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e9:
+            raise UsageError(f"{name} must be a positive number of seconds, got {value!r}")
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+        raise UsageError(f"max_bytes must be a positive int, got {max_bytes!r}")
+    request = prepare_request(method, url, headers=list(headers), content=body)
+    limits = _Limits(float(timeout), max_bytes, verify, max_redirects)
+    recorder = _Recorder(deadline=time.monotonic() + duration)
+    redirects: list[tuple[int, str]] = []
+    ending: Ending = "complete"
+    detail = ""
+    try:
+        while (follow := _exchange(request, recorder, limits, len(redirects))) is not None:
+            response = recorder.exchange.response if recorder.exchange else None
+            redirects.append((response.status_code if response else 0, follow.url))
+            request = follow
+    except _Stop as stop:
+        ending, detail = stop.ending, stop.detail
+    except (RemoteProtocolError, TooManyRedirects) as exc:  # a redirect that cannot be followed
+        ending, detail = "invalid", str(exc)
+    response = recorder.exchange.response if recorder.exchange is not None else None
+    if response is None and ending != "invalid":
+        ending = "no-response"
+    return Capture(
+        method=request.method,
+        url=request.url,
+        response=response,
+        body=bytes(recorder.body),
+        arrivals=tuple(recorder.arrivals),
+        activity=tuple(recorder.activity),
+        head_at=recorder.activity[0] if response is not None and recorder.activity else None,
+        elapsed=recorder.now(),
+        ending=ending,
+        detail=detail,
+        redirects=tuple(redirects),
+    )
+
+
+def _exchange(request: Request, recorder: _Recorder, limits: _Limits, hops: int) -> Request | None:
+    """Run one request: read its head, then its body unless it redirects (the request
+    to follow is returned); the recorder keeps what arrived."""
+    sock = _dial(request, limits)
+    exchange = Exchange(request)
+    recorder.restart(exchange)
+    try:
+        try:
+            sock.settimeout(limits.timeout)
+            sock.sendall(exchange.request_bytes())
+        except OSError as exc:
+            raise _Stop("no-response", f"sending the request failed: {exc}") from exc
+        _read(sock, exchange, recorder, limits, head_only=True)
+        assert exchange.response is not None
+        follow = redirect(request, exchange.response, hops, limits.max_redirects)
+        if follow is None:
+            _read(sock, exchange, recorder, limits, head_only=False)
+        return follow
+    finally:
+        sock.close()
+
+
+def _dial(request: Request, limits: _Limits) -> socket.socket:
+    address, timeout = f"{request.host}:{request.port}", limits.timeout
+    try:
+        sock = socket.create_connection((request.host, request.port), timeout=timeout)
+    except TimeoutError as exc:
+        raise _Stop("no-response", f"connecting to {address} took over {timeout:g} s") from exc
+    except OSError as exc:
+        raise _Stop("no-response", f"cannot connect to {address}: {exc}") from exc
+    if request.scheme == "https":
+        try:
+            sock = ssl_context(None, limits.verify).wrap_socket(sock, server_hostname=request.host)
+        except OSError as exc:  # ssl.SSLError and timeouts are OSErrors
+            sock.close()
+            raise _Stop("no-response", f"TLS with {address} failed: {exc}") from exc
+    return sock
+
+
+def _read(
+    sock: socket.socket,
+    exchange: Exchange,
+    recorder: _Recorder,
+    limits: _Limits,
+    *,
+    head_only: bool,
+) -> None:
+    timeout = limits.timeout
+    while not exchange.ended and not (head_only and exchange.response is not None):
+        left = recorder.deadline - time.monotonic()
+        if left <= 0:
+            raise _Stop("duration")
+        try:
+            sock.settimeout(min(timeout, left))
+            data = sock.recv(_READ_SIZE)
+        except TimeoutError as exc:
+            if timeout < left:
+                raise _Stop("timeout", f"no data for {timeout:g} s (--timeout)") from exc
+            raise _Stop("duration") from exc
+        except OSError as exc:
+            ending: Ending = "dropped" if exchange.response is not None else "no-response"
+            raise _Stop(ending, f"connection broke: {exc}") from exc
+        at = recorder.now()
+        if data:
+            recorder.wire(at)
+        try:
+            recorder.piece(exchange.receive(data), at)
+        except RemoteProtocolError as exc:
+            if exchange.response is None:
+                raise _Stop("no-response" if not data else "invalid", str(exc)) from exc
+            raise _Stop("dropped" if not data else "invalid", str(exc)) from exc
+        if not data and not exchange.ended:  # pragma: no cover - Exchange raises instead
+            raise _Stop("dropped", "server closed the connection")
+        if len(recorder.body) >= limits.max_bytes:
+            raise _Stop("size")
+
+
+def check(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: Sequence[tuple[str, str]] = (),
+    body: bytes | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    duration: float = DEFAULT_DURATION,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    verify: bool = True,
+    openai: bool | None = None,
+    rules: Rules = DEFAULT_RULES,
+) -> Report:
+    """Capture ``url``'s stream and analyse it (see ``capture_stream`` and ``analyse``)."""
+    capture = capture_stream(
+        url,
+        method=method,
+        headers=headers,
+        body=body,
+        timeout=timeout,
+        duration=duration,
+        max_bytes=max_bytes,
+        verify=verify,
+    )
+    return analyse(capture, openai=openai, rules=rules)
+
+
+def format_report(report: Report) -> str:
+    """The report as text: what was asked, what answered, one line per finding, a tally."""
+    lines = [f"{report.method} {report.url}"]
+    response = report.response
+    if response is not None:
+        kind = response.content_type or "no content type"
+        framing = f", {report.framing}" if report.framing else ""
+        lines.append(
+            f"  HTTP/{response.http_version} {response.status_code} {response.reason}".rstrip()
+            + f"  ({kind}{framing})"
+        )
+    width = max((len(f.code) for f in report.findings), default=0)
+    for finding in report.findings:
+        where = []
+        if finding.offset is not None:
+            where.append(f"offset {finding.offset}")
+        if finding.event is not None:
+            where.append(f"event {finding.event}")
+        place = f" [{', '.join(where)}]" if where else ""
+        lines.append(f"{finding.severity:<7}  {finding.code:<{width}}  {finding.message}{place}")
+    errors, warnings = len(report.errors), len(report.warnings)
+    lines.append(f"{errors} error(s), {warnings} warning(s)")
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``sseio check``."""
+    parser.add_argument("url", help="the stream's URL (http:// or https://)")
+    add_request_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"connect and read timeout in seconds (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=DEFAULT_DURATION,
+        metavar="S",
+        help=f"stop reading after S seconds, an info, not an error (default {DEFAULT_DURATION:g})",
+    )
+    parser.add_argument(
+        "--max-bytes",
+        type=int,
+        default=DEFAULT_MAX_BYTES,
+        metavar="N",
+        help="stop after N body bytes (default 64 MiB)",
+    )
+    openai = parser.add_mutually_exclusive_group()
+    openai.add_argument(
+        "--openai",
+        dest="openai",
+        action="store_const",
+        const=True,
+        default=None,
+        help="apply the OpenAI-style rules ([DONE], finish_reason, JSON data); default: "
+        "when the data holds chat.completion.chunk objects",
+    )
+    openai.add_argument(
+        "--no-openai", dest="openai", action="store_const", const=False, help="never apply them"
+    )
+    parser.add_argument(
+        "-k", "--insecure", action="store_true", help="do not verify TLS certificates"
+    )
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Run ``sseio check`` with parsed ``args``; returns 0 (no errors), 1 (errors) or 2
+    (bad arguments: the message goes to standard error)."""
+    out = out or sys.stdout
+    try:
+        method, headers, body = request_options(args)
+        report = check(
+            args.url,
+            method=method,
+            headers=headers,
+            body=body,
+            timeout=args.timeout,
+            duration=args.duration,
+            max_bytes=args.max_bytes,
+            verify=not args.insecure,
+            openai=args.openai,
+        )
+    except UsageError as exc:
+        print(f"sseio check: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), file=out)
+    else:
+        print(format_report(report), file=out)
+    return report.exit_code

@@ -1,0 +1,428 @@
+"""The client tester: an adversarial SSE server that scores the clients connecting to it.
+
+``ConformanceServer`` serves each client test at its own path
+(``/tests/<name>``) from a background thread, plays its script of replies and
+records what the test saw; ``GET /`` lists the test URLs.  The tests
+themselves are pure data, re-exported here: what a test is and how it is
+judged in ``sseio.conformance._client_judging``, the vector and behaviour
+tests in ``sseio.conformance._client_tests``.
+
+``run_client(adapter)`` starts a server on 127.0.0.1 (ephemeral port), runs
+an adapter (``sseio.conformance._client_adapters``) on every test, a few at a
+time and each bounded in time, and returns a scorecard; ``serve`` mode lets an
+external client connect and judges the request-level checks only.  Everything
+is bounded: short retry times, short deadlines, 204 once a script is spent.
+``format_scorecard`` / ``format_comparison`` are the text reports, and
+``add_arguments`` / ``run`` the ``sseio conformance serve`` command (exit
+status 0 all pass, 1 a test failed, 2 usage error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+
+from .._core.errors import UsageError
+from ..server._messages import EventStream, Request, Response
+from ..server._server import serve_in_thread
+from ._client_adapters import ADAPTER_LIBRARIES, Adapter, ClientResult, installed_adapters
+from ._client_judging import (
+    ClientTest,
+    Outcome,
+    RecordedRequest,
+    Reply,
+    Scorecard,
+    ServerLog,
+    Verdict,
+    compare_events,
+)
+from ._client_tests import (
+    FRAGMENTATIONS,
+    VectorLike,
+    awkward_split_points,
+    behaviour_tests,
+    client_tests,
+    fragment,
+    vector_tests,
+)
+
+__all__ = [
+    "FRAGMENTATIONS",
+    "ClientResult",
+    "ClientTest",
+    "ConformanceServer",
+    "Outcome",
+    "RecordedRequest",
+    "Reply",
+    "Scorecard",
+    "ServerLog",
+    "Verdict",
+    "add_arguments",
+    "awkward_split_points",
+    "behaviour_tests",
+    "client_tests",
+    "compare_events",
+    "format_comparison",
+    "format_scorecard",
+    "fragment",
+    "run",
+    "run_client",
+    "vector_tests",
+]
+
+# --- the server -----------------------------------------------------------------------------
+
+
+class ConformanceServer:
+    """Serves ``tests`` at ``/tests/<name>`` from a background thread and records what
+    each test saw; ``with ConformanceServer(tests) as server:``.
+
+    ``GET /`` lists the test URLs.  Unknown paths get 404.
+    """
+
+    def __init__(self, tests: Iterable[ClientTest], *, host: str = "127.0.0.1", port: int = 0):
+        self.tests = {test.name: test for test in tests}
+        self.host = host
+        self.port = port
+        self.base_url = ""
+        self._logs = {name: ServerLog() for name in self.tests}
+        self._lock = threading.Lock()
+        self._exit = ExitStack()
+
+    def __enter__(self) -> ConformanceServer:
+        server = self._exit.enter_context(
+            serve_in_thread(
+                self._handle,
+                host=self.host,
+                port=self.port,
+                keepalive=None,
+                request_timeout=10.0,
+                send_timeout=10.0,
+                shutdown_grace=0.5,
+            )
+        )
+        self.port = server.port
+        self.base_url = server.url
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._exit.close()
+
+    def url(self, test: ClientTest | str) -> str:
+        name = test if isinstance(test, str) else test.name
+        return f"{self.base_url}/tests/{name}"
+
+    def log(self, test: ClientTest | str) -> ServerLog:
+        """A snapshot of what the server recorded for a test."""
+        name = test if isinstance(test, str) else test.name
+        with self._lock:
+            return self._logs[name].copy()
+
+    def judge(self, test: ClientTest, result: ClientResult | None = None) -> Verdict:
+        return test.judge(self.log(test), result)
+
+    async def _handle(self, request: Request) -> Response | EventStream:
+        if request.path in ("/", "/tests", "/tests/"):
+            listing = "".join(f"{self.url(name)}\n" for name in self.tests)
+            return Response.text(listing)
+        name = request.path.removeprefix("/tests/")
+        test = self.tests.get(name) if request.path.startswith("/tests/") else None
+        if test is None:
+            return Response.json({"error": {"message": f"no test at {request.path}"}}, 404)
+        with self._lock:
+            log = self._logs[name]
+            attempt = len(log.requests)
+            log.requests.append(RecordedRequest(request.method, request.headers, time.monotonic()))
+            reply = test.reply(attempt)
+            log.statuses.append(reply.status)
+        if not reply.streamed:
+            self._ended(log)
+            headers = () if reply.status == 204 else (("content-type", reply.content_type),)
+            body = b"" if reply.status == 204 else b"".join(reply.chunks)
+            return Response(reply.status, body, headers)
+        return EventStream(
+            self._stream(reply, log),
+            headers=(("content-type", reply.content_type),),
+            keepalive=None,
+            abort=reply.drop,
+        )
+
+    def _ended(self, log: ServerLog) -> None:
+        with self._lock:
+            log.ends.append(time.monotonic())
+
+    async def _stream(self, reply: Reply, log: ServerLog) -> AsyncIterator[bytes]:
+        import anyio
+
+        try:
+            for index, chunk in enumerate(reply.chunks):
+                if index and reply.pause:
+                    await anyio.sleep(reply.pause)
+                yield chunk
+            if reply.hold:
+                await anyio.sleep(reply.hold)
+        finally:
+            self._ended(log)
+
+
+# --- running clients ------------------------------------------------------------------------
+
+
+def run_client(
+    adapter: Adapter,
+    tests: Sequence[ClientTest] | None = None,
+    *,
+    name: str = "client",
+    concurrency: int = 8,
+) -> Scorecard:
+    """Run ``adapter`` on every test against a fresh server on 127.0.0.1, ``concurrency``
+    tests at a time, each bounded by its test's ``timeout``, and judge each one."""
+    if tests is None:
+        tests = client_tests()
+    if concurrency < 1:
+        raise UsageError(f"concurrency must be >= 1, got {concurrency}")
+    with ConformanceServer(tests) as server:
+
+        def run_one(test: ClientTest) -> ClientResult:
+            settled = test.settled
+            until = None if settled is None else (lambda: settled(server.log(test)))
+            return adapter(server.url(test), timeout=test.timeout, until=until)
+
+        with ThreadPoolExecutor(concurrency, thread_name_prefix="sseio-conformance") as pool:
+            results = list(pool.map(run_one, tests))
+        outcomes = []
+        for test, result in zip(tests, results, strict=True):
+            log = server.log(test)
+            outcomes.append(Outcome(test, test.judge(log, result), result, len(log.requests)))
+    return Scorecard(name, tuple(outcomes))
+
+
+# --- reports --------------------------------------------------------------------------------
+
+_MARK = {"pass": "pass", "fail": "FAIL", "n/a": "n/a"}
+
+
+def format_scorecard(scorecard: Scorecard, *, verbose: bool = False) -> str:
+    """Behaviour tests one per line; vector tests summed up, with each failure listed
+    (every vector test too with ``verbose``)."""
+    lines = [f"client: {scorecard.client}"]
+    vectors = [o for o in scorecard.outcomes if o.test.kind == "vector"]
+    for outcome in scorecard.outcomes:
+        if outcome.test.kind == "vector" and outcome.verdict.status == "pass" and not verbose:
+            continue
+        reason = f"  {outcome.verdict.reason}" if outcome.verdict.reason else ""
+        lines.append(f"  {_MARK[outcome.verdict.status]:4}  {outcome.test.name}{reason}")
+    if vectors:
+        passed = sum(o.verdict.status == "pass" for o in vectors)
+        lines.append(f"  vectors: {passed}/{len(vectors)} pass")
+    failed = len(scorecard.failed)
+    total = len(scorecard.outcomes)
+    lines.append(f"  {scorecard.passed}/{total} pass, {failed} fail")
+    return "\n".join(lines)
+
+
+def _behaviour_rows(scorecards: Sequence[Scorecard]) -> list[list[str]]:
+    order: dict[str, None] = {}
+    for card in scorecards:
+        order.update((o.test.name, None) for o in card.outcomes if o.test.kind == "behaviour")
+    by_client = [{o.test.name: o for o in card.outcomes} for card in scorecards]
+    rows = []
+    for name in order:
+        found = [outcomes.get(name) for outcomes in by_client]
+        rows.append([name, *("-" if o is None else _MARK[o.verdict.status] for o in found)])
+    return rows
+
+
+def _vector_rows(scorecards: Sequence[Scorecard]) -> list[list[str]]:
+    """One row per vector that some client fails; a cell names the failed deliveries."""
+    failures: dict[str, list[list[str]]] = {}
+    for column, card in enumerate(scorecards):
+        for outcome in card.failed:
+            if outcome.test.kind == "vector":
+                vector_name, _, how = outcome.test.name.removeprefix("vector/").rpartition("/")
+                columns = failures.setdefault(vector_name, [[] for _ in scorecards])
+                columns[column].append(how)
+    rows = []
+    for vector_name in sorted(failures):
+        cells = [
+            "pass"
+            if not hows
+            else "FAIL"
+            if len(hows) == len(FRAGMENTATIONS)
+            else "FAIL " + ",".join(hows)
+            for hows in failures[vector_name]
+        ]
+        rows.append([f"vector {vector_name}", *cells])
+    return rows
+
+
+def format_comparison(scorecards: Sequence[Scorecard]) -> str:
+    """A Markdown table: one row per behaviour test, one per vector some client fails
+    (the cell lists the fragmentations that failed), and the vector totals."""
+    header = ["test", *(card.client for card in scorecards)]
+    rows = _behaviour_rows(scorecards) + _vector_rows(scorecards)
+    totals = []
+    for card in scorecards:
+        vectors = [o for o in card.outcomes if o.test.kind == "vector"]
+        totals.append(f"{sum(o.verdict.status == 'pass' for o in vectors)}/{len(vectors)}")
+    rows.append(["vector tests passed", *totals])
+    rows.append(["all tests passed", *(f"{c.passed}/{len(c.outcomes)}" for c in scorecards)])
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    table = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    table += [line(row) for row in rows]
+    return "\n".join(table)
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``sseio conformance serve``."""
+    parser.add_argument(
+        "--client",
+        action="append",
+        metavar="NAME",
+        help="run an in-process client against an ephemeral server and score it: "
+        f"{', '.join(ADAPTER_LIBRARIES)} or 'all' (installed ones); repeatable. "
+        "Without it, serve for an external client.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (serve mode)")
+    parser.add_argument(
+        "--port", type=int, default=8765, help="port to listen on (serve mode; 0: any free one)"
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        metavar="S",
+        help="serve mode: stop after S seconds and print the scorecard (default: until Ctrl-C)",
+    )
+    parser.add_argument(
+        "--only", metavar="TEXT", help="run only the tests whose name contains TEXT"
+    )
+    parser.add_argument("--no-vectors", action="store_true", help="behaviour tests only")
+    parser.add_argument(
+        "--fragmentation",
+        action="append",
+        choices=FRAGMENTATIONS,
+        help="deliver vectors this way (repeatable; default: all three)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="tests run at once per client (default 8)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="list passing vector tests too"
+    )
+
+
+def _selected_tests(args: argparse.Namespace) -> tuple[ClientTest, ...]:
+    vectors: tuple[VectorLike, ...] | None = () if args.no_vectors else None
+    tests = client_tests(vectors, fragmentations=args.fragmentation or FRAGMENTATIONS)
+    if args.only:
+        tests = tuple(test for test in tests if args.only in test.name)
+    return tests
+
+
+def _chosen_clients(requested: list[str]) -> dict[str, Adapter]:
+    installed = installed_adapters()
+    chosen: dict[str, Adapter] = {}
+    for entry in requested:
+        for name in (part.strip() for part in entry.split(",") if part.strip()):
+            if name == "all":
+                chosen.update(installed)
+            elif name not in ADAPTER_LIBRARIES:
+                raise UsageError(
+                    f"unknown client {name!r}; expected one of {', '.join(ADAPTER_LIBRARIES)}, all"
+                )
+            elif name not in installed:
+                raise UsageError(f"client {name!r} is not installed here")
+            else:
+                chosen[name] = installed[name]
+    if not chosen:
+        raise UsageError("no client chosen")
+    return chosen
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``sseio conformance serve``: 0 all pass, 1 a test failed, 2 usage error."""
+    try:
+        if args.concurrency < 1:
+            raise UsageError(f"--concurrency must be >= 1, got {args.concurrency}")
+        tests = _selected_tests(args)
+        if not tests:
+            raise UsageError(f"no test name contains {args.only!r}")
+        if args.client:
+            return _run_clients(args, _chosen_clients(args.client), tests)
+        return _serve(args, tests)
+    except UsageError as exc:
+        print(f"sseio conformance serve: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run_clients(
+    args: argparse.Namespace, clients: dict[str, Adapter], tests: Sequence[ClientTest]
+) -> int:
+    cards = []
+    for name, adapter in clients.items():
+        if not args.json:
+            print(f"running {len(tests)} tests on {name} ...", file=sys.stderr, flush=True)
+        cards.append(run_client(adapter, tests, name=name, concurrency=args.concurrency))
+    if args.json:
+        print(json.dumps([card.as_json() for card in cards], indent=2))
+    else:
+        for card in cards:
+            print(format_scorecard(card, verbose=args.verbose))
+            print()
+        if len(cards) > 1:
+            print(format_comparison(cards))
+    return 1 if any(card.failed for card in cards) else 0
+
+
+def _serve(args: argparse.Namespace, tests: Sequence[ClientTest]) -> int:
+    if args.duration is not None and not args.duration > 0:
+        raise UsageError(f"--duration must be a positive number of seconds, got {args.duration}")
+    try:
+        server = ConformanceServer(tests, host=args.host, port=args.port)
+        server.__enter__()
+    except Exception as exc:  # cannot listen: an sseio TransportError
+        print(f"sseio conformance serve: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if not args.json:
+            print(f"serving {len(tests)} client tests on {server.base_url}", flush=True)
+            for test in tests:
+                print(f"  {server.url(test)}", flush=True)
+            print("point your client at each URL, then press Ctrl-C for the scorecard", flush=True)
+        _wait(args.duration)
+    finally:
+        server.__exit__(None, None, None)
+    outcomes = []
+    for test in tests:
+        log = server.log(test)
+        outcomes.append(Outcome(test, test.judge(log, None), None, len(log.requests)))
+    card = Scorecard("external client", tuple(outcomes))
+    if args.json:
+        print(json.dumps([card.as_json()], indent=2))
+    else:
+        print(format_scorecard(card, verbose=args.verbose))
+    return 1 if card.failed else 0
+
+
+def _wait(duration: float | None) -> None:
+    try:
+        if duration is None:
+            while True:
+                time.sleep(3600)
+        time.sleep(duration)
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,725 @@
+"""Server adapter: serve event streams (and plain answers) over HTTP/1.1, on anyio + h11.
+
+``SSEServer`` calls an async *handler* once per request with a ``Request``
+(method, target, headers, body) and sends what it returns: a plain
+``Response``, or an ``EventStream`` whose async iterable of events, comments,
+``DONE`` and pre-encoded bytes is written as it is produced, one HTTP chunk per
+item, with keepalive comments while the handler is quiet.  It runs on asyncio
+and trio alike, in the caller's event loop (``async with SSEServer(...)``,
+``await server.serve()``) or in a background thread (``serve_in_thread``).
+
+What it guarantees:
+
+- HTTP/1.1 with persistent connections (several requests one after another on
+  a connection), ``Content-Length`` and chunked request bodies,
+  ``Expect: 100-continue``, ``HEAD`` (headers without the body) and
+  ``Connection: close``.  A body over ``max_request_size`` gets 413, a
+  malformed request 400 (431 for an oversized head), a request not complete
+  within ``request_timeout`` 408; each then closes the connection.  Error
+  answers are JSON: ``{"error": {"message": ..., "type": ...}}``.
+- The handler's mistakes stay on its connection: an exception before the
+  answer starts gives a 500 (and is logged on the ``sseio.server`` logger); an
+  exception, a bad event (``EncodeError``) or ``AbortConnection`` while
+  streaming closes the connection without the last chunk, so the client sees
+  a broken body instead of a clean end.  Other connections carry on.
+- A stream stops promptly when its client goes away (the socket is watched
+  while streaming) or stops reading (each send is bounded by
+  ``send_timeout``): the handler's iterator is closed with ``aclose()``, so its
+  ``finally`` blocks run, and the socket is closed.
+- Shutdown (``shutdown()``, leaving ``async with``, cancelling ``serve()``)
+  stops accepting, closes idle keep-alive connections, gives running requests
+  ``shutdown_grace`` seconds to finish and then cancels them.  It is not cut
+  short by cancellation, so it always ends with every socket closed and the
+  port free.
+- No anyio, h11 or ``OSError`` exception reaches the caller: failing to
+  listen raises ``TransportError``, bad arguments ``UsageError``; everything
+  that happens on a connection is handled on that connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import (
+    AsyncIterator,
+    Iterable,
+    Iterator,
+)
+from contextlib import contextmanager
+from enum import Enum
+from typing import Any
+
+import anyio
+import anyio.abc
+import anyio.from_thread
+import h11
+from anyio.streams.stapled import MultiListener
+
+from .._core.encoder import encode_comment
+from .._core.errors import TransportError, UsageError
+from ._messages import (
+    FRAMING_HEADERS,
+    NO_BODY_STATUSES,
+    SERVER_ERROR,
+    AbortConnection,
+    BadRequest,
+    EventStream,
+    Handler,
+    Request,
+    Response,
+    StreamItem,
+    check_interval,
+    encode_headers,
+    encode_item,
+    error_response,
+    merge_headers,
+    reason_phrase,
+    split_target,
+)
+
+__all__ = [
+    "AbortConnection",
+    "BadRequest",
+    "EventStream",
+    "Handler",
+    "Request",
+    "Response",
+    "SSEServer",
+    "serve_in_thread",
+]
+
+logger = logging.getLogger("sseio.server")
+
+_READ_SIZE = 64 * 1024
+_MAX_HEAD_SIZE = 64 * 1024
+"""The largest request line plus headers accepted (431 beyond)."""
+_PIPELINE_LIMIT = 64 * 1024
+"""Bytes of a next request kept while a stream runs; past it the socket is no longer read."""
+_CLOSE_TIMEOUT = 5.0
+"""How long a handler's iterator may take to close (its ``finally`` blocks)."""
+_LINGER = 1.0
+"""After an error answer, how long unread request bytes are drained before closing, so the
+client reads the answer instead of a reset."""
+_ACCEPT_BACKOFF = 0.1
+"""Pause after a failed accept (out of file descriptors and the like)."""
+
+_KEEPALIVE = encode_comment("keepalive") + b"\n"
+_STREAM_HEADERS = (
+    ("content-type", "text/event-stream; charset=utf-8"),
+    ("cache-control", "no-store"),
+    ("x-accel-buffering", "no"),
+)
+_GONE = (OSError, anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError)
+"""What a socket raises when the peer went away or the socket was closed."""
+
+# --- connections ----------------------------------------------------------------------------
+
+
+class _ConnectionLost(Exception):
+    """Sending failed or timed out: the connection is finished."""
+
+
+class _Outcome(Enum):
+    COMPLETE = "the events ended"
+    LOST = "the client went away or stopped reading"
+    ABORTED = "the handler aborted the connection"
+    FAILED = "the handler failed"
+
+
+class _WriteTurn:
+    """Mutual exclusion for the writes of one stream (its items and its keepalives).
+
+    Unlike ``anyio.Lock`` it does not yield to the event loop when free: taking
+    it costs nothing on the path of every event, and the send that follows is
+    the checkpoint.
+    """
+
+    def __init__(self) -> None:
+        self._taken = False
+        self._released: anyio.Event | None = None
+
+    async def __aenter__(self) -> None:
+        while self._taken:
+            if self._released is None:
+                self._released = anyio.Event()
+            await self._released.wait()
+        self._taken = True
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._taken = False
+        released, self._released = self._released, None
+        if released is not None:
+            released.set()
+
+
+class _Connection:
+    """One accepted socket, its HTTP state, and what the server knows about it."""
+
+    def __init__(self, stream: anyio.abc.SocketStream) -> None:
+        self.stream = stream
+        self.http = h11.Connection(h11.SERVER, max_incomplete_event_size=_MAX_HEAD_SIZE)
+        self.scope = anyio.CancelScope()
+        self.client = _peer(stream)
+        self.idle = True  # waiting for a request that has not started: shutdown closes it
+        self.method = b""  # of the request being answered
+        self.lost = False  # the client went away, or a send failed, while streaming
+        self.write_turn = _WriteTurn()
+        self.last_write = 0.0
+
+
+def _peer(stream: anyio.abc.SocketStream) -> tuple[str, int]:
+    address = stream.extra(anyio.abc.SocketAttribute.remote_address)
+    assert isinstance(address, tuple)  # a TCP socket: (host, port, ...)
+    return str(address[0]), int(address[1])
+
+
+# --- the server -----------------------------------------------------------------------------
+
+
+class SSEServer:
+    """An HTTP/1.1 server that answers each request with ``await handler(request)``.
+
+    ``async with SSEServer(handler) as server:`` listens on ``host:port`` (port 0:
+    one the system picks; ``server.port`` and ``server.url`` tell it) and serves in
+    the background until the block ends; ``await server.serve()`` serves until
+    cancelled.  Options, in seconds and bytes: ``keepalive`` is the quiet time
+    before a stream gets a keepalive comment (``None``: never), ``send_timeout``
+    bounds each write to a client, ``request_timeout`` the wait for a complete
+    request (and for the next one on an idle connection), ``max_request_size`` a
+    request body, ``shutdown_grace`` the time running requests get at shutdown.
+    See the module doc for what it guarantees.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        keepalive: float | None = 15.0,
+        send_timeout: float = 30.0,
+        request_timeout: float = 30.0,
+        max_request_size: int = 8 * 1024 * 1024,
+        shutdown_grace: float = 5.0,
+    ) -> None:
+        if not callable(handler):
+            raise UsageError(f"handler must be an async callable, got {handler!r}")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise UsageError(f"port must be an int from 0 to 65535, got {port!r}")
+        check_interval(keepalive, "keepalive")
+        for name, value in (("send_timeout", send_timeout), ("request_timeout", request_timeout)):
+            if value is None:
+                raise UsageError(f"{name} must be a positive number of seconds, got None")
+            check_interval(value, name)
+        if (
+            isinstance(max_request_size, bool)
+            or not isinstance(max_request_size, int)
+            or max_request_size < 0
+        ):
+            raise UsageError(f"max_request_size must be an int >= 0, got {max_request_size!r}")
+        if (
+            isinstance(shutdown_grace, bool)
+            or not isinstance(shutdown_grace, (int, float))
+            or not 0 <= shutdown_grace < math.inf
+        ):
+            raise UsageError(
+                f"shutdown_grace must be a number of seconds >= 0, got {shutdown_grace!r}"
+            )
+        self.handler = handler
+        self.host = host
+        self.port = port
+        self.keepalive = keepalive
+        self.send_timeout = send_timeout
+        self.request_timeout = request_timeout
+        self.max_request_size = max_request_size
+        self.shutdown_grace = shutdown_grace
+        self.active_streams = 0
+        """Event streams being written right now."""
+        self._started = False
+        self._closing = False
+        self._host_group: anyio.abc.TaskGroup | None = None
+        self._connection_group: anyio.abc.TaskGroup | None = None
+        self._accepting: anyio.CancelScope | None = None
+        self._connections: set[_Connection] = set()
+        self._accept_done: anyio.Event | None = None
+        self._connection_closed: anyio.Event | None = None
+        self._stopped: anyio.Event | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` for clients (a wildcard host becomes the loopback address)."""
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    # lifecycle
+
+    async def __aenter__(self) -> SSEServer:
+        """Listen, and serve in the background; returns at once."""
+        if self._started:
+            raise UsageError("an SSEServer can only be started once")
+        self._started = True
+        try:
+            listener = await anyio.create_tcp_listener(
+                local_host=self.host or None, local_port=self.port
+            )
+        except OSError as exc:
+            raise TransportError(f"cannot listen on {self.host}:{self.port}: {exc}") from exc
+        first = listener.listeners[0]
+        self.port = first.extra(anyio.abc.SocketAttribute.local_port)
+        self._accepting = anyio.CancelScope()
+        self._accept_done = anyio.Event()
+        self._connection_closed = anyio.Event()
+        self._stopped = anyio.Event()
+        host_group = anyio.create_task_group()
+        await host_group.__aenter__()
+        self._host_group = host_group
+        host_group.start_soon(self._run, listener)
+        logger.debug("serving on %s", self.url)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Shut down gracefully (see ``shutdown``)."""
+        host_group = self._host_group
+        try:
+            await self.shutdown()
+        finally:
+            assert host_group is not None
+            await host_group.__aexit__(None, None, None)
+
+    async def serve(
+        self, *, task_status: anyio.abc.TaskStatus[SSEServer] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Listen, report the server through ``task_status.started(server)`` once the
+        port is known, and serve until cancelled; then shut down gracefully."""
+        async with self:
+            task_status.started(self)
+            await anyio.sleep_forever()
+
+    async def _run(self, listener: MultiListener[anyio.abc.SocketStream]) -> None:
+        """Accept and serve connections until ``shutdown()`` has finished.
+
+        The connections live in a task group shielded from the caller's
+        cancellation: cancelling the code that runs the server starts a graceful
+        shutdown (in ``__aexit__``), and only ``shutdown()`` ends a connection early.
+        """
+        assert self._stopped is not None
+        with anyio.CancelScope(shield=True):
+            async with anyio.create_task_group() as connections:
+                self._connection_group = connections
+                connections.start_soon(self._accept_all, listener)
+                await self._stopped.wait()
+                connections.cancel_scope.cancel()  # nothing is left, unless a close hung
+
+    async def shutdown(self) -> None:
+        """Stop accepting, close idle connections, give running requests up to
+        ``shutdown_grace`` seconds, then cancel them and close every socket.
+
+        Idempotent (a second call waits for the first); not interrupted by
+        cancellation, so it takes at most ``shutdown_grace`` plus the time
+        iterators need to close (bounded).  A server never started has nothing to
+        shut down, and cannot be started afterwards.
+        """
+        if self._stopped is None:
+            self._started = True
+            return
+        if self._closing:
+            with anyio.CancelScope(shield=True):
+                await self._stopped.wait()
+            return
+        self._closing = True
+        with anyio.CancelScope(shield=True):
+            assert self._accepting is not None
+            assert self._accept_done is not None
+            self._accepting.cancel()
+            await self._accept_done.wait()  # the listeners are closed: the port is free
+            for connection in list(self._connections):
+                if connection.idle:
+                    connection.scope.cancel()
+            with anyio.move_on_after(self.shutdown_grace):
+                await self._wait_for_connections()
+            for connection in list(self._connections):
+                connection.scope.cancel()
+            with anyio.move_on_after(_CLOSE_TIMEOUT + 1):
+                await self._wait_for_connections()
+        self._stopped.set()
+        logger.debug("shut down %s", self.url)
+
+    async def _wait_for_connections(self) -> None:
+        while self._connections:
+            self._connection_closed = anyio.Event()
+            await self._connection_closed.wait()
+
+    async def _accept_all(self, listener: MultiListener[anyio.abc.SocketStream]) -> None:
+        assert self._accepting is not None
+        try:
+            with self._accepting:
+                async with anyio.create_task_group() as task_group:
+                    for one in listener.listeners:
+                        assert isinstance(one, anyio.abc.SocketListener)
+                        task_group.start_soon(self._accept, one)
+        finally:
+            try:
+                await anyio.aclose_forcefully(listener)
+            finally:
+                assert self._accept_done is not None
+                self._accept_done.set()
+
+    async def _accept(self, listener: anyio.abc.SocketListener) -> None:
+        while True:
+            try:
+                stream = await listener.accept()
+            except anyio.ClosedResourceError:
+                return
+            except (OSError, anyio.BrokenResourceError) as exc:
+                logger.warning("accepting a connection failed: %s", exc)
+                await anyio.sleep(_ACCEPT_BACKOFF)
+                continue
+            connection = _Connection(stream)
+            self._connections.add(connection)
+            assert self._connection_group is not None
+            self._connection_group.start_soon(self._handle_connection, connection)
+
+    async def _handle_connection(self, connection: _Connection) -> None:
+        try:
+            with connection.scope:
+                await self._serve_connection(connection)
+        except _ConnectionLost as exc:
+            logger.debug("connection from %s lost: %s", connection.client, exc)
+        except Exception:  # a bug: keep the server alive, and say so
+            logger.exception("unexpected error on the connection from %s", connection.client)
+        finally:
+            try:
+                await anyio.aclose_forcefully(connection.stream)
+            finally:
+                self._connections.discard(connection)
+                assert self._connection_closed is not None
+                self._connection_closed.set()
+
+    async def _serve_connection(self, connection: _Connection) -> None:
+        while not self._closing:
+            request = await self._receive_request(connection)
+            if request is None:
+                return
+            if not await self._answer(connection, request):
+                return
+            connection.http.start_next_cycle()
+
+    # reading a request
+
+    async def _receive_request(self, connection: _Connection) -> Request | None:
+        """The next request, or ``None`` when the connection is to be closed (the
+        client left, the request was refused, or it did not arrive in time)."""
+        http = connection.http
+        head: h11.Request | None = None
+        body: list[bytes] = []
+        size = 0
+        connection.idle = not http.trailing_data[0]  # no byte of the next request yet
+        connection.method = b""
+        with anyio.move_on_after(self.request_timeout):
+            while True:
+                try:
+                    event = http.next_event()
+                except h11.RemoteProtocolError as exc:
+                    status = exc.error_status_hint
+                    await self._refuse(connection, status, f"malformed request: {exc}")
+                    return None
+                if event is h11.NEED_DATA:
+                    if http.they_are_waiting_for_100_continue:
+                        await self._send(
+                            connection,
+                            http.send(
+                                h11.InformationalResponse(
+                                    status_code=100, headers=[], reason=b"Continue"
+                                )
+                            ),
+                        )
+                    try:
+                        data = await connection.stream.receive(_READ_SIZE)
+                    except _GONE:
+                        return None
+                    connection.idle = False
+                    http.receive_data(data)
+                elif isinstance(event, h11.Request):
+                    connection.idle = False
+                    connection.method = event.method
+                    head = event
+                    if event.method == b"CONNECT":
+                        await self._refuse(connection, 405, "CONNECT is not supported")
+                        return None
+                    length = _declared_length(event)
+                    if length is not None and length > self.max_request_size:
+                        await self._refuse_too_large(connection)
+                        return None
+                elif isinstance(event, h11.Data):
+                    size += len(event.data)
+                    if size > self.max_request_size:
+                        await self._refuse_too_large(connection)
+                        return None
+                    body.append(event.data)
+                else:
+                    # Not ConnectionClosed (h11 is never told about the end of input,
+                    # that is seen here) nor PAUSED (each cycle starts with nothing sent).
+                    assert isinstance(event, h11.EndOfMessage), event
+                    assert head is not None
+                    return self._request(connection, head, b"".join(body))
+        if not connection.idle:
+            await self._refuse(connection, 408, "request not received in time", linger=False)
+        return None
+
+    def _request(self, connection: _Connection, head: h11.Request, body: bytes) -> Request:
+        target = head.target.decode("latin-1")
+        path, query = split_target(target)
+        headers = tuple(
+            (name.decode("latin-1"), value.decode("latin-1")) for name, value in head.headers
+        )
+        return Request(
+            head.method.decode("ascii"), target, path, query, headers, body, connection.client
+        )
+
+    async def _refuse_too_large(self, connection: _Connection) -> None:
+        await self._refuse(
+            connection, 413, f"request body over max_request_size={self.max_request_size} bytes"
+        )
+
+    async def _refuse(
+        self, connection: _Connection, status: int, message: str, *, linger: bool = True
+    ) -> None:
+        """Answer a request that will not be handled with an error, then close."""
+        logger.debug("refusing a request from %s: %d %s", connection.client, status, message)
+        error = error_response(status, message, "invalid_request_error")
+        await self._send(connection, self._plain_bytes(connection, error, close=True))
+        if linger:
+            await self._linger(connection)
+
+    async def _linger(self, connection: _Connection) -> None:
+        """Close our side and read what the client still sends, briefly: closing with
+        unread bytes would reset the connection and could destroy the answer."""
+        with anyio.move_on_after(_LINGER):
+            try:
+                await connection.stream.send_eof()
+                while True:
+                    await connection.stream.receive(_READ_SIZE)
+            except _GONE:
+                pass
+
+    # answering
+
+    async def _answer(self, connection: _Connection, request: Request) -> bool:
+        """Call the handler and send its answer; returns whether the connection can
+        carry another request."""
+        try:
+            answer = await self.handler(request)
+        except BadRequest as exc:
+            answer = error_response(exc.status, exc.message, "invalid_request_error")
+        except AbortConnection:
+            logger.debug("handler aborted the connection for %s %s", request.method, request.target)
+            return False
+        except Exception:
+            logger.exception("handler failed for %s %s", request.method, request.target)
+            answer = SERVER_ERROR
+        if isinstance(answer, EventStream):
+            return await self._stream(connection, request, answer)
+        if not isinstance(answer, Response):
+            logger.error(
+                "handler returned a %s for %s %s, not a Response or EventStream",
+                type(answer).__name__,
+                request.method,
+                request.target,
+            )
+            answer = SERVER_ERROR
+        await self._send(connection, self._plain_bytes(connection, answer, close=self._closing))
+        return self._reusable(connection)
+
+    def _plain_bytes(self, connection: _Connection, response: Response, *, close: bool) -> bytes:
+        """The whole answer, framed by h11 (no body for HEAD, 204 and 304)."""
+        http = connection.http
+        send_body = connection.method != b"HEAD" and response.status not in NO_BODY_STATUSES
+        defaults = (
+            []
+            if response.status in NO_BODY_STATUSES
+            else [("content-length", str(len(response.body)))]
+        )
+        headers = merge_headers(defaults, self._extra_headers(response.headers, close))
+        parts = [http.send(self._head(response.status, headers))]
+        if send_body and response.body:
+            parts.append(http.send(h11.Data(data=response.body)))
+        parts.append(http.send(h11.EndOfMessage()))
+        return b"".join(parts)
+
+    @staticmethod
+    def _extra_headers(headers: Iterable[tuple[str, str]], close: bool) -> list[tuple[str, str]]:
+        extra = [(name, value) for name, value in headers if name.lower() not in FRAMING_HEADERS]
+        if close:
+            extra.append(("connection", "close"))
+        return extra
+
+    @staticmethod
+    def _head(status: int, headers: Iterable[tuple[str, str]]) -> h11.Response:
+        return h11.Response(
+            status_code=status, headers=encode_headers(headers), reason=reason_phrase(status)
+        )
+
+    @staticmethod
+    def _reusable(connection: _Connection) -> bool:
+        return connection.http.our_state is h11.DONE and connection.http.their_state is h11.DONE
+
+    async def _send(self, connection: _Connection, data: bytes) -> None:
+        try:
+            with anyio.fail_after(self.send_timeout):
+                await connection.stream.send(data)
+        except TimeoutError as exc:
+            raise _ConnectionLost(f"the client read nothing for {self.send_timeout}s") from exc
+        except _GONE as exc:
+            raise _ConnectionLost(f"sending failed: {exc!r}") from exc
+        connection.last_write = anyio.current_time()
+
+    # streaming
+
+    async def _stream(self, connection: _Connection, request: Request, answer: EventStream) -> bool:
+        http = connection.http
+        headers = merge_headers(_STREAM_HEADERS, self._extra_headers(answer.headers, self._closing))
+        head = self._head(answer.status, headers)
+        if request.method == "HEAD":
+            await _close_iterator(answer.events)
+            await self._send(connection, http.send(head) + http.send(h11.EndOfMessage()))
+            return self._reusable(connection)
+        try:
+            iterator = aiter(answer.events)
+        except Exception:
+            logger.exception(
+                "handler's event stream for %s %s cannot be iterated",
+                request.method,
+                request.target,
+            )
+            await self._send(
+                connection, self._plain_bytes(connection, SERVER_ERROR, close=self._closing)
+            )
+            return self._reusable(connection)
+        keepalive = self.keepalive if answer.keepalive is ... else answer.keepalive
+        self.active_streams += 1
+        try:
+            await self._send(connection, http.send(head))
+            outcome = await self._write_events(connection, request, iterator, keepalive)
+        finally:
+            await _close_iterator(iterator)
+            self.active_streams -= 1
+        if outcome is not _Outcome.COMPLETE:
+            logger.debug(
+                "stream for %s %s ended: %s", request.method, request.target, outcome.value
+            )
+            return False
+        if answer.abort:
+            return False
+        await self._send(connection, http.send(h11.EndOfMessage()))
+        return self._reusable(connection)
+
+    async def _write_events(
+        self,
+        connection: _Connection,
+        request: Request,
+        iterator: AsyncIterator[StreamItem],
+        keepalive: float | None,
+    ) -> _Outcome:
+        """Send each item as one chunk while watching the client and sending keepalives."""
+        outcome = _Outcome.COMPLETE
+        http = connection.http
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(self._watch_client, connection, task_group.cancel_scope)
+            if keepalive is not None:
+                task_group.start_soon(
+                    self._send_keepalives, connection, keepalive, task_group.cancel_scope
+                )
+            try:
+                async for item in iterator:
+                    data = encode_item(item)
+                    if data:
+                        async with connection.write_turn:
+                            await self._send(connection, http.send(h11.Data(data=data)))
+            except _ConnectionLost:
+                outcome = _Outcome.LOST
+            except AbortConnection:
+                outcome = _Outcome.ABORTED
+            except Exception:
+                logger.exception("event stream for %s %s failed", request.method, request.target)
+                outcome = _Outcome.FAILED
+            async with connection.write_turn:  # a keepalive being written ends first
+                task_group.cancel_scope.cancel()
+        return _Outcome.LOST if connection.lost else outcome
+
+    async def _watch_client(self, connection: _Connection, stream_scope: anyio.CancelScope) -> None:
+        """Read while a stream is written: the end of input means the client left.
+
+        Bytes that arrive are the client's next request (pipelining), kept for
+        later; past ``_PIPELINE_LIMIT`` of them the socket is no longer read.
+        """
+        buffered = 0
+        try:
+            while buffered <= _PIPELINE_LIMIT:
+                data = await connection.stream.receive(_READ_SIZE)
+                connection.http.receive_data(data)
+                buffered += len(data)
+        except _GONE:
+            connection.lost = True
+            stream_scope.cancel()
+
+    async def _send_keepalives(
+        self, connection: _Connection, interval: float, stream_scope: anyio.CancelScope
+    ) -> None:
+        try:
+            while True:
+                delay = connection.last_write + interval - anyio.current_time()
+                if delay > 0:
+                    await anyio.sleep(delay)
+                    continue
+                async with connection.write_turn:
+                    await self._send(connection, connection.http.send(h11.Data(data=_KEEPALIVE)))
+        except _ConnectionLost:
+            connection.lost = True
+            stream_scope.cancel()
+
+
+def _declared_length(request: h11.Request) -> int | None:
+    """The body size a request announces (``None``: chunked or no body)."""
+    length = None
+    for name, value in request.headers:
+        if name == b"transfer-encoding":
+            return None
+        if name == b"content-length":
+            length = int(value)  # digits only: h11 checked
+    return length
+
+
+async def _close_iterator(iterator: object) -> None:
+    """``aclose()`` a handler's iterator, if it has one, so its ``finally`` blocks run;
+    shielded from cancellation but bounded by ``_CLOSE_TIMEOUT``."""
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is None:
+        return
+    with anyio.move_on_after(_CLOSE_TIMEOUT, shield=True):
+        try:
+            await aclose()
+        except Exception:
+            logger.exception("closing the handler's event iterator failed")
+
+
+@contextmanager
+def serve_in_thread(
+    handler: Handler, *, backend: str = "asyncio", **server_options: Any
+) -> Iterator[SSEServer]:
+    """Run an ``SSEServer`` in a background thread with its own event loop.
+
+    Yields the server once it listens (``server.url`` is usable from the calling
+    thread); at the end of the block it shuts down gracefully and the thread is
+    joined.  ``backend`` is ``"asyncio"`` or ``"trio"``; ``server_options`` are
+    ``SSEServer`` keyword arguments.  The handler runs in the server's thread.
+    """
+    if backend not in ("asyncio", "trio"):
+        raise UsageError(f"backend must be 'asyncio' or 'trio', got {backend!r}")
+    server = SSEServer(handler, **server_options)
+    with (
+        anyio.from_thread.start_blocking_portal(backend) as portal,
+        portal.wrap_async_context_manager(server),
+    ):
+        yield server
