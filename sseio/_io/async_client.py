@@ -1,36 +1,27 @@
-"""Async adapter: event streams over anyio sockets, on asyncio and trio alike.
+"""The event-stream client, written once for asyncio and trio (through anyio).
 
 ``aconnect_sse`` opens a stream and yields an ``AsyncEventSource``; iterating
 it gives events until ``[DONE]`` (``source.done``), and reconnects as its
-``Reconnect`` policy says when the stream ends or breaks.  This module only
-moves bytes, waits and maps exceptions: what to send, how to read a response,
-when to reconnect and how to decode all come from the pure modules, shared
-with the blocking twin in ``sseio._io.sync_client``.  Every anyio, ssl and OSError
-exception becomes an sseio error chained to its cause.
+``Reconnect`` policy says when the stream ends or breaks.  ``AsyncClient``
+keeps shared settings and a keep-alive pool per origin.  This module only
+sequences the I/O: what to send, how to read a response, when to reconnect
+and how to decode all come from the pure modules in ``sseio._http`` and
+``sseio._core``, and every byte moved, every wait and every clock read goes
+through the backend (``sseio._io.anyio_backend``), which maps its runtime's
+exceptions to sseio's.
+
+The blocking client (``sseio._io.sync_client``) is generated from this file
+by ``tools/unasync.py``: edit this one, then run ``python tools/unasync.py``.
 """
 
 from __future__ import annotations
 
 import ssl
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from types import AsyncGeneratorType
-from typing import Any, cast
+from typing import Any
 
-import anyio
-import anyio.abc
-
-from .._core.errors import (
-    ConnectError,
-    ConnectTimeout,
-    EventTimeout,
-    ReadError,
-    ReadTimeout,
-    SSEError,
-    WriteError,
-    WriteTimeout,
-)
+from .._core.errors import EventTimeout, ReadTimeout, SSEError
 from .._core.events import Comment, Done, ServerSentEvent
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
 from .._core.lines import DEFAULT_MAX_LINE_SIZE
@@ -53,12 +44,10 @@ from .._http.exchange import (
     redirect,
 )
 from .._http.reconnect import DEFAULT_TIMEOUT, Reconnect, Timeout
+from . import anyio_backend as backend
 from .tls import ssl_context as make_ssl_context
 
 __all__ = ["AsyncClient", "AsyncEventSource", "aconnect_sse"]
-
-_READ_SIZE = 64 * 1024
-_IO_ERRORS = (OSError, ssl.SSLError, anyio.BrokenResourceError, anyio.ClosedResourceError)
 
 
 class AsyncEventSource:
@@ -69,13 +58,13 @@ class AsyncEventSource:
         state: SourceState,
         settings: Settings,
         timeout: Timeout,
-        pool: IdlePool[anyio.abc.ByteStream] | None = None,
+        pool: IdlePool[backend.Stream] | None = None,
     ) -> None:
         self._state = state
         self._settings = settings
         self._timeout = timeout
         self._pool = pool
-        self._stream: anyio.abc.ByteStream | None = None
+        self._stream: backend.Stream | None = None
         self._exchange: Exchange | None = None
         self._pending: list[ServerSentEvent | Comment | Done] = []
         self._last_event_at = 0.0
@@ -110,15 +99,15 @@ class AsyncEventSource:
     async def aclose(self) -> None:
         """Close the connection; iteration ends and no reconnect follows.
 
-        Safe to call from another task while one iterates: the connection is
-        closed under its pending read, and the iterating task then ends quietly.
+        Safe to call from another task or thread while one iterates: the pending
+        read is interrupted, and the iterating code then ends quietly.
         """
         self._closed = True
         iterator = self._iterator
-        if iterator is not None and cast(AsyncGeneratorType[Any, Any], iterator).ag_running:
+        if iterator is not None and backend.running(iterator):
             stream = self._stream
             if stream is not None:
-                await anyio.aclose_forcefully(stream)
+                await backend.interrupt(stream)
             return
         self._iterator = None
         if iterator is not None:
@@ -153,18 +142,18 @@ class AsyncEventSource:
                     self._pending = state.feed(exchange.receive(await self._read()))
                     if state.events_arrived:
                         state.events_arrived = False
-                        self._last_event_at = anyio.current_time()
+                        self._last_event_at = backend.now()
             except SSEError as exc:
                 error = exc
             await self._drop()
             if self._closed:
-                return  # closed from another task while reading: not a failure
-            delay = self._state.decide(error, now=anyio.current_time(), wall_clock=time.time())
+                return  # closed from another task or thread while reading: not a failure
+            delay = state.decide(error, now=backend.now(), wall_clock=backend.wall_clock())
             if delay is None or self._closed:
                 if error is not None:
                     raise error
                 return
-            await anyio.sleep(delay)
+            await backend.sleep(delay)
 
     def _take_pending(self) -> list[ServerSentEvent | Comment | Done]:
         pending, self._pending = self._pending, []
@@ -180,10 +169,10 @@ class AsyncEventSource:
                 if self._state.stopped_by_server(exc):
                     self._closed = True
                     return
-                delay = self._state.decide(exc, now=anyio.current_time(), wall_clock=time.time())
+                delay = self._state.decide(exc, now=backend.now(), wall_clock=backend.wall_clock())
                 if delay is None:
                     raise
-                await anyio.sleep(delay)
+                await backend.sleep(delay)
 
     async def _connect(self) -> None:
         request = self._state.next_request()
@@ -198,19 +187,19 @@ class AsyncEventSource:
                     body = await self._error_body(stream, exchange, body)
                     raise error_from_response(response, body)
             except BaseException:
-                await anyio.aclose_forcefully(stream)
+                await backend.close(stream)
                 raise
             if follow is None:
                 break
-            await anyio.aclose_forcefully(stream)
+            await backend.close(stream)
             request, hops = follow, hops + 1
         self._stream, self._exchange = stream, exchange
-        self._state.opened(response, anyio.current_time())
-        self._last_event_at = anyio.current_time()
+        self._state.opened(response, backend.now())
+        self._last_event_at = backend.now()
         self._pending = self._state.feed(body) if body else []
         self._state.events_arrived = False
 
-    async def _request(self, request: Request) -> tuple[anyio.abc.ByteStream, Exchange, bytes]:
+    async def _request(self, request: Request) -> tuple[backend.Stream, Exchange, bytes]:
         """Send ``request`` and read its response head, on an idle pooled connection if
         there is one (one that turns out stale is closed and the next one tried)."""
         while True:
@@ -218,79 +207,40 @@ class AsyncEventSource:
             stream = pooled or await self._dial(request)
             try:
                 exchange = Exchange(request)
-                await self._send(stream, exchange.request_bytes())
+                await backend.send(stream, exchange.request_bytes(), self._timeout.write)
                 body = b""
                 while exchange.response is None:
-                    body += exchange.receive(await self._receive(stream, self._timeout.read))
+                    body += exchange.receive(await backend.receive(stream, self._timeout.read))
                 return stream, exchange, body
             except SSEError:
-                await anyio.aclose_forcefully(stream)
+                await backend.close(stream)
                 if pooled is None:
                     raise
             except BaseException:
-                await anyio.aclose_forcefully(stream)
+                await backend.close(stream)
                 raise
 
-    async def _dial(self, request: Request) -> anyio.abc.ByteStream:
-        tls = request.scheme == "https"
-        context = (
-            make_ssl_context(self._settings.ssl_context, self._settings.verify) if tls else None
-        )
-        try:
-            with anyio.fail_after(self._timeout.connect):
-                if context is None:
-                    return await anyio.connect_tcp(request.host, request.port)
-                return await anyio.connect_tcp(
-                    request.host,
-                    request.port,
-                    ssl_context=context,
-                    tls_hostname=request.host,
-                    tls_standard_compatible=False,
-                )
-        except TimeoutError as exc:
-            raise ConnectTimeout(
-                f"connecting to {request.host}:{request.port} took over {self._timeout.connect}s"
-            ) from exc
-        except _IO_ERRORS as exc:
-            raise ConnectError(f"cannot connect to {request.host}:{request.port}: {exc}") from exc
-
-    async def _send(self, stream: anyio.abc.ByteStream, data: bytes) -> None:
-        try:
-            with anyio.fail_after(self._timeout.write):
-                await stream.send(data)
-        except TimeoutError as exc:
-            raise WriteTimeout(f"sending the request took over {self._timeout.write}s") from exc
-        except _IO_ERRORS as exc:
-            raise WriteError(f"connection broke while sending the request: {exc}") from exc
-
-    async def _receive(self, stream: anyio.abc.ByteStream, wait: float | None) -> bytes:
-        try:
-            with anyio.fail_after(wait):
-                return await stream.receive(_READ_SIZE)
-        except anyio.EndOfStream:
-            return b""
-        except TimeoutError as exc:
-            raise ReadTimeout(f"no data from the server for {wait}s") from exc
-        except _IO_ERRORS as exc:
-            raise ReadError(f"connection broke while reading: {exc}") from exc
+    async def _dial(self, request: Request) -> backend.Stream:
+        tls = None
+        if request.scheme == "https":
+            tls = make_ssl_context(self._settings.ssl_context, self._settings.verify)
+        return await backend.dial(request.host, request.port, tls, self._timeout.connect)
 
     async def _read(self) -> bytes:
         assert self._stream is not None
-        wait, for_event = read_budget(self._timeout, anyio.current_time(), self._last_event_at)
+        wait, for_event = read_budget(self._timeout, backend.now(), self._last_event_at)
         try:
-            return await self._receive(self._stream, wait)
+            return await backend.receive(self._stream, wait)
         except ReadTimeout as exc:
             if for_event:
                 raise EventTimeout(f"no event for {self._timeout.event}s") from exc.__cause__
             raise
 
-    async def _error_body(
-        self, stream: anyio.abc.ByteStream, exchange: Exchange, body: bytes
-    ) -> bytes:
+    async def _error_body(self, stream: backend.Stream, exchange: Exchange, body: bytes) -> bytes:
         """Read what an error response says, up to a bound; a failure keeps what arrived."""
         try:
             while not exchange.ended and len(body) < ERROR_BODY_LIMIT:
-                body += exchange.receive(await self._receive(stream, self._timeout.read))
+                body += exchange.receive(await backend.receive(stream, self._timeout.read))
         except SSEError:
             pass
         return body[:ERROR_BODY_LIMIT]
@@ -300,12 +250,12 @@ class AsyncEventSource:
         stream, exchange = self._stream, self._exchange
         if self._pool is None or stream is None or exchange is None:
             return
-        with anyio.move_on_after(DRAIN_TIMEOUT):
-            try:
-                while not exchange.ended:
-                    exchange.receive(await self._receive(stream, DRAIN_TIMEOUT))
-            except SSEError:
-                pass
+        deadline = backend.now() + DRAIN_TIMEOUT
+        try:
+            while not exchange.ended and (left := deadline - backend.now()) > 0:
+                exchange.receive(await backend.receive(stream, left))
+        except SSEError:
+            pass
 
     async def _drop(self) -> None:
         """Let go of the connection: back to the pool when its body ended cleanly."""
@@ -316,7 +266,7 @@ class AsyncEventSource:
         if self._pool is not None and exchange is not None and exchange.reusable:
             stream = self._pool.put(exchange.request.origin, stream)
         if stream is not None:
-            await anyio.aclose_forcefully(stream)
+            await backend.close(stream)
 
 
 class AsyncClient:
@@ -351,7 +301,7 @@ class AsyncClient:
             verify,
             max_redirects,
         )
-        self._pool: IdlePool[anyio.abc.ByteStream] | None = (
+        self._pool: IdlePool[backend.Stream] | None = (
             IdlePool(max_idle_per_origin) if max_idle_per_origin > 0 else None
         )
 
@@ -404,7 +354,7 @@ class AsyncClient:
         """Close every pooled connection."""
         if self._pool is not None:
             for stream in self._pool.clear():
-                await anyio.aclose_forcefully(stream)
+                await backend.close(stream)
 
     async def __aenter__(self) -> AsyncClient:
         return self

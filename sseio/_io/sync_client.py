@@ -1,33 +1,18 @@
-"""Blocking adapter: event streams over plain sockets, the twin of ``sseio._io.async_client``.
+"""The blocking event-stream client: ``connect_sse``, ``EventSource`` and ``Client``.
 
-``connect_sse`` opens a stream and yields an ``EventSource``; iterating it
-gives events until ``[DONE]`` (``source.done``), and reconnects as its
-``Reconnect`` policy says when the stream ends or breaks.  This module only
-moves bytes, waits and maps exceptions; everything else comes from the pure
-modules it shares with ``sseio._io.async_client``, which it mirrors method for method.
-Every ssl and OSError exception becomes an sseio error chained to its cause.
+Generated from ``sseio/_io/async_client.py`` by ``tools/unasync.py``: do not edit it; edit the
+async module and run ``python tools/unasync.py``.  The async module's docstring
+says what this code does and guarantees; here it runs on blocking sockets.
 """
 
 from __future__ import annotations
 
-import socket
 import ssl
-import time
 from collections.abc import Generator, Iterator, Mapping
-from contextlib import contextmanager, suppress
-from inspect import GEN_RUNNING, getgeneratorstate
+from contextlib import contextmanager
 from typing import Any
 
-from .._core.errors import (
-    ConnectError,
-    ConnectTimeout,
-    EventTimeout,
-    ReadError,
-    ReadTimeout,
-    SSEError,
-    WriteError,
-    WriteTimeout,
-)
+from .._core.errors import EventTimeout, ReadTimeout, SSEError
 from .._core.events import Comment, Done, ServerSentEvent
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
 from .._core.lines import DEFAULT_MAX_LINE_SIZE
@@ -50,11 +35,10 @@ from .._http.exchange import (
     redirect,
 )
 from .._http.reconnect import DEFAULT_TIMEOUT, Reconnect, Timeout
+from . import socket_backend as backend
 from .tls import ssl_context as make_ssl_context
 
 __all__ = ["Client", "EventSource", "connect_sse"]
-
-_READ_SIZE = 64 * 1024
 
 
 class EventSource:
@@ -65,13 +49,13 @@ class EventSource:
         state: SourceState,
         settings: Settings,
         timeout: Timeout,
-        pool: IdlePool[socket.socket] | None = None,
+        pool: IdlePool[backend.Stream] | None = None,
     ) -> None:
         self._state = state
         self._settings = settings
         self._timeout = timeout
         self._pool = pool
-        self._sock: socket.socket | None = None
+        self._stream: backend.Stream | None = None
         self._exchange: Exchange | None = None
         self._pending: list[ServerSentEvent | Comment | Done] = []
         self._last_event_at = 0.0
@@ -106,17 +90,15 @@ class EventSource:
     def close(self) -> None:
         """Close the connection; iteration ends and no reconnect follows.
 
-        Safe to call from another thread while one iterates: the blocked read is
-        woken by shutting the socket down, and the iterating thread then ends
-        quietly and closes the connection itself.
+        Safe to call from another task or thread while one iterates: the pending
+        read is interrupted, and the iterating code then ends quietly.
         """
         self._closed = True
         iterator = self._iterator
-        if iterator is not None and getgeneratorstate(iterator) == GEN_RUNNING:
-            sock = self._sock
-            if sock is not None:
-                with suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+        if iterator is not None and backend.running(iterator):
+            stream = self._stream
+            if stream is not None:
+                backend.interrupt(stream)
             return
         self._iterator = None
         if iterator is not None:
@@ -131,7 +113,7 @@ class EventSource:
     def _iterate(self) -> Generator[ServerSentEvent | Comment, None, None]:
         state = self._state
         while not self._closed:
-            if self._sock is None:
+            if self._stream is None:
                 self.open()
                 if self._closed:
                     return
@@ -139,7 +121,8 @@ class EventSource:
             try:
                 while True:
                     # No local keeps the batch or the read alive across the next read.
-                    yield from state.hand_out(self._take_pending())
+                    for item in state.hand_out(self._take_pending()):
+                        yield item
                     if state.done or self._closed:
                         self._drain()
                         self._drop()
@@ -150,18 +133,18 @@ class EventSource:
                     self._pending = state.feed(exchange.receive(self._read()))
                     if state.events_arrived:
                         state.events_arrived = False
-                        self._last_event_at = time.monotonic()
+                        self._last_event_at = backend.now()
             except SSEError as exc:
                 error = exc
             self._drop()
             if self._closed:
-                return  # closed from another thread while reading: not a failure
-            delay = self._state.decide(error, now=time.monotonic(), wall_clock=time.time())
+                return  # closed from another task or thread while reading: not a failure
+            delay = state.decide(error, now=backend.now(), wall_clock=backend.wall_clock())
             if delay is None or self._closed:
                 if error is not None:
                     raise error
                 return
-            time.sleep(delay)
+            backend.sleep(delay)
 
     def _take_pending(self) -> list[ServerSentEvent | Comment | Done]:
         pending, self._pending = self._pending, []
@@ -177,140 +160,116 @@ class EventSource:
                 if self._state.stopped_by_server(exc):
                     self._closed = True
                     return
-                delay = self._state.decide(exc, now=time.monotonic(), wall_clock=time.time())
+                delay = self._state.decide(exc, now=backend.now(), wall_clock=backend.wall_clock())
                 if delay is None:
                     raise
-                time.sleep(delay)
+                backend.sleep(delay)
 
     def _connect(self) -> None:
         request = self._state.next_request()
         hops = 0
         while True:
-            sock, exchange, body = self._request(request)
+            stream, exchange, body = self._request(request)
             response = exchange.response
             assert response is not None
             try:
                 follow = redirect(request, response, hops, self._settings.max_redirects)
                 if follow is None and not check_response(response):
-                    body = self._error_body(sock, exchange, body)
+                    body = self._error_body(stream, exchange, body)
                     raise error_from_response(response, body)
             except BaseException:
-                sock.close()
+                backend.close(stream)
                 raise
             if follow is None:
                 break
-            sock.close()
+            backend.close(stream)
             request, hops = follow, hops + 1
-        self._sock, self._exchange = sock, exchange
-        self._state.opened(response, time.monotonic())
-        self._last_event_at = time.monotonic()
+        self._stream, self._exchange = stream, exchange
+        self._state.opened(response, backend.now())
+        self._last_event_at = backend.now()
         self._pending = self._state.feed(body) if body else []
         self._state.events_arrived = False
 
-    def _request(self, request: Request) -> tuple[socket.socket, Exchange, bytes]:
+    def _request(self, request: Request) -> tuple[backend.Stream, Exchange, bytes]:
         """Send ``request`` and read its response head, on an idle pooled connection if
         there is one (one that turns out stale is closed and the next one tried)."""
         while True:
             pooled = self._pool.take(request.origin) if self._pool is not None else None
-            sock = pooled or self._dial(request)
+            stream = pooled or self._dial(request)
             try:
                 exchange = Exchange(request)
-                self._send(sock, exchange.request_bytes())
+                backend.send(stream, exchange.request_bytes(), self._timeout.write)
                 body = b""
                 while exchange.response is None:
-                    body += exchange.receive(self._receive(sock, self._timeout.read))
-                return sock, exchange, body
+                    body += exchange.receive(backend.receive(stream, self._timeout.read))
+                return stream, exchange, body
             except SSEError:
-                sock.close()
+                backend.close(stream)
                 if pooled is None:
                     raise
             except BaseException:
-                sock.close()
+                backend.close(stream)
                 raise
 
-    def _dial(self, request: Request) -> socket.socket:
-        address = (request.host, request.port)
-        try:
-            sock = socket.create_connection(address, timeout=self._timeout.connect)
-            if request.scheme == "https":
-                context = make_ssl_context(self._settings.ssl_context, self._settings.verify)
-                try:
-                    sock = context.wrap_socket(sock, server_hostname=request.host)
-                except BaseException:
-                    sock.close()
-                    raise
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return sock
-        except TimeoutError as exc:
-            raise ConnectTimeout(
-                f"connecting to {request.host}:{request.port} took over {self._timeout.connect}s"
-            ) from exc
-        except OSError as exc:
-            raise ConnectError(f"cannot connect to {request.host}:{request.port}: {exc}") from exc
-
-    def _send(self, sock: socket.socket, data: bytes) -> None:
-        try:
-            sock.settimeout(self._timeout.write)
-            sock.sendall(data)
-        except TimeoutError as exc:
-            raise WriteTimeout(f"sending the request took over {self._timeout.write}s") from exc
-        except OSError as exc:
-            raise WriteError(f"connection broke while sending the request: {exc}") from exc
-
-    def _receive(self, sock: socket.socket, wait: float | None) -> bytes:
-        try:
-            sock.settimeout(wait)
-            return sock.recv(_READ_SIZE)
-        except TimeoutError as exc:
-            raise ReadTimeout(f"no data from the server for {wait}s") from exc
-        except OSError as exc:
-            raise ReadError(f"connection broke while reading: {exc}") from exc
+    def _dial(self, request: Request) -> backend.Stream:
+        tls = None
+        if request.scheme == "https":
+            tls = make_ssl_context(self._settings.ssl_context, self._settings.verify)
+        return backend.dial(request.host, request.port, tls, self._timeout.connect)
 
     def _read(self) -> bytes:
-        assert self._sock is not None
-        wait, for_event = read_budget(self._timeout, time.monotonic(), self._last_event_at)
+        assert self._stream is not None
+        wait, for_event = read_budget(self._timeout, backend.now(), self._last_event_at)
         try:
-            return self._receive(self._sock, wait)
+            return backend.receive(self._stream, wait)
         except ReadTimeout as exc:
             if for_event:
                 raise EventTimeout(f"no event for {self._timeout.event}s") from exc.__cause__
             raise
 
-    def _error_body(self, sock: socket.socket, exchange: Exchange, body: bytes) -> bytes:
+    def _error_body(self, stream: backend.Stream, exchange: Exchange, body: bytes) -> bytes:
         """Read what an error response says, up to a bound; a failure keeps what arrived."""
         try:
             while not exchange.ended and len(body) < ERROR_BODY_LIMIT:
-                body += exchange.receive(self._receive(sock, self._timeout.read))
+                body += exchange.receive(backend.receive(stream, self._timeout.read))
         except SSEError:
             pass
         return body[:ERROR_BODY_LIMIT]
 
     def _drain(self) -> None:
         """After ``[DONE]``: read the rest of the body briefly, so the connection can be reused."""
-        sock, exchange = self._sock, self._exchange
-        if self._pool is None or sock is None or exchange is None:
+        stream, exchange = self._stream, self._exchange
+        if self._pool is None or stream is None or exchange is None:
             return
-        deadline = time.monotonic() + DRAIN_TIMEOUT
+        deadline = backend.now() + DRAIN_TIMEOUT
         try:
-            while not exchange.ended and (left := deadline - time.monotonic()) > 0:
-                exchange.receive(self._receive(sock, left))
+            while not exchange.ended and (left := deadline - backend.now()) > 0:
+                exchange.receive(backend.receive(stream, left))
         except SSEError:
             pass
 
     def _drop(self) -> None:
         """Let go of the connection: back to the pool when its body ended cleanly."""
-        sock, exchange = self._sock, self._exchange
-        self._sock = self._exchange = None
-        if sock is None:
+        stream, exchange = self._stream, self._exchange
+        self._stream = self._exchange = None
+        if stream is None:
             return
         if self._pool is not None and exchange is not None and exchange.reusable:
-            sock = self._pool.put(exchange.request.origin, sock)
-        if sock is not None:
-            sock.close()
+            stream = self._pool.put(exchange.request.origin, stream)
+        if stream is not None:
+            backend.close(stream)
 
 
 class Client:
-    """Blocking twin of ``AsyncClient``: shared settings and a keep-alive pool per origin."""
+    """Streams with shared settings and a keep-alive connection pool per origin.
+
+    ``client.stream(method, url, ...)`` opens an ``EventSource`` (as
+    ``connect_sse`` does) with the client's ``base_url``, default headers,
+    timeouts, reconnect policy and TLS settings.  A connection whose body was
+    read to its end (after ``[DONE]`` the rest of the body is read within a
+    short, bounded drain) goes back to the pool; anything else is closed.
+    ``close()`` closes every pooled connection.
+    """
 
     def __init__(
         self,
@@ -333,7 +292,7 @@ class Client:
             verify,
             max_redirects,
         )
-        self._pool: IdlePool[socket.socket] | None = (
+        self._pool: IdlePool[backend.Stream] | None = (
             IdlePool(max_idle_per_origin) if max_idle_per_origin > 0 else None
         )
 
@@ -368,7 +327,9 @@ class Client:
             max_line_size=max_line_size,
             max_event_size=max_event_size,
         )
-        source = EventSource(state, self.settings, timeout or self.settings.timeout, self._pool)
+        source = EventSource(
+            state, self.settings, timeout or self.settings.timeout, self._pool
+        )
         try:
             source.open()
             yield source
@@ -383,8 +344,8 @@ class Client:
     def close(self) -> None:
         """Close every pooled connection."""
         if self._pool is not None:
-            for sock in self._pool.clear():
-                sock.close()
+            for stream in self._pool.clear():
+                backend.close(stream)
 
     def __enter__(self) -> Client:
         return self
@@ -412,7 +373,16 @@ def connect_sse(
     max_line_size: int = DEFAULT_MAX_LINE_SIZE,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
 ) -> Iterator[EventSource]:
-    """Blocking twin of ``aconnect_sse``: yields an ``EventSource`` once the stream is open."""
+    """Open an event stream; yields the ``EventSource`` once the server answered
+    200 with ``text/event-stream``.
+
+    A non-stream answer raises ``ResponseError`` (status, headers, body); a
+    connection failure a ``TransportError``.  ``reconnect`` (a ``Reconnect``
+    policy; default: reconnect like an EventSource, up to 10 attempts in a row)
+    also covers the first connection.  ``max_line_size`` and ``max_event_size``
+    limit the decoder.  One connection, closed at the end: use ``Client``
+    to keep connections alive between streams.
+    """
     client = Client(
         timeout=timeout,
         reconnect=reconnect,

@@ -6,7 +6,10 @@ import ssl
 
 import certifi
 
-__all__ = ["ssl_context"]
+__all__ = ["SSLContext", "ssl_context"]
+
+SSLContext = ssl.SSLContext
+"""The type of a TLS context, for the layers above that take one but build none."""
 
 
 def ssl_context(context: ssl.SSLContext | None, verify: bool) -> ssl.SSLContext:

@@ -1,26 +1,27 @@
-"""Async chat client: ``AsyncChatClient.stream()`` over ``AsyncClient``, on asyncio and trio.
+"""The chat client, written once for asyncio and trio: ``AsyncChatClient.stream()``.
 
-It only sends, sleeps between attempts and reads clocks (anyio's); every decision (the
-request, chunk parsing, reasoning split, accumulation, when to retry, what to
-raise) is ``ChatCall``'s, shared with the blocking twin in ``sseio.chat._sync``.
+It streams over sseio's ``AsyncClient``, and only sends, sleeps between
+attempts and reads clocks (through ``sseio._io.anyio_backend``); every
+decision (the request, chunk parsing, reasoning split, accumulation, when to
+retry, what to raise) is ``ChatCall``'s, a pure value.
+
+The blocking client (``sseio.chat._sync``) is generated from this file by
+``tools/unasync.py``: edit this one, then run ``python tools/unasync.py``.
 """
 
 from __future__ import annotations
 
 import os
-import ssl
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
-from types import AsyncGeneratorType
-from typing import Any, cast
-
-import anyio
+from typing import Any
 
 from .._core.errors import SSEError
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
 from .._http.exchange import Response
 from .._http.reconnect import NO_RECONNECT, Timeout
+from .._io import anyio_backend as backend
 from .._io.async_client import AsyncClient, AsyncEventSource
+from .._io.tls import SSLContext
 from ._call import CHAT_TIMEOUT, ChatCall, ChatSettings
 from ._retry import ChatRetry
 from ._think import DEFAULT_TAGS
@@ -78,11 +79,11 @@ class AsyncChatStream:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop reading and close the connection; from another task too, where the
-        iterating task then ends quietly."""
+        """Stop reading and close the connection; from another task or thread too,
+        where the iterating code then ends quietly."""
         self._closed = True
         source = self._source
-        if source is not None and cast(AsyncGeneratorType[Any, Any], self._chunks).ag_running:
+        if source is not None and backend.running(self._chunks):
             await source.aclose()
             return
         await self._chunks.aclose()
@@ -135,15 +136,15 @@ class AsyncChatStream:
                     call.on_end()
                 return
             except SSEError as exc:
-                error = call.classify(exc, time.time())
-                delay = call.decide(error, now=anyio.current_time(), wall_clock=time.time())
+                error = call.classify(exc, backend.wall_clock())
+                delay = call.decide(error, now=backend.now(), wall_clock=backend.wall_clock())
                 if delay is None:
                     raise call.give_up(error)  # noqa: B904 (the original is its cause or context)
-                await anyio.sleep(delay)
+                await backend.sleep(delay)
 
 
 class AsyncChatClient:
-    """An async client (asyncio and trio) for OpenAI-compatible chat APIs, with a keep-alive pool.
+    """A client for OpenAI-compatible chat APIs, with a keep-alive connection pool.
 
     ``base_url`` defaults to ``SSEIO_BASE_URL``, then ``OPENAI_BASE_URL``, then
     OpenAI's; ``api_key`` to ``SSEIO_API_KEY``, then ``OPENAI_API_KEY`` (no
@@ -162,7 +163,7 @@ class AsyncChatClient:
         retry: ChatRetry | None = None,
         split_think: bool = True,
         think_tags: Iterable[tuple[str, str]] = DEFAULT_TAGS,
-        ssl_context: ssl.SSLContext | None = None,
+        ssl_context: SSLContext | None = None,
         verify: bool = True,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     ) -> None:

@@ -1,24 +1,23 @@
-"""Blocking chat client: ``ChatClient.stream()`` over sseio's blocking ``Client``.
+"""The blocking chat client: ``ChatClient`` and ``ChatStream``.
 
-It only sends, sleeps between attempts and reads clocks; every decision (the
-request, chunk parsing, reasoning split, accumulation, when to retry, what to
-raise) is ``ChatCall``'s, shared with the async twin in ``sseio.chat._async``.
+Generated from ``sseio/chat/_async.py`` by ``tools/unasync.py``: do not edit it; edit the
+async module and run ``python tools/unasync.py``.  The async module's docstring
+says what this code does and guarantees; here it runs on blocking sockets.
 """
 
 from __future__ import annotations
 
 import os
-import ssl
-import time
-from collections.abc import Generator, Iterable, Iterator, Mapping
-from inspect import GEN_RUNNING, getgeneratorstate
+from collections.abc import Generator, Iterator, Iterable, Mapping
 from typing import Any
 
 from .._core.errors import SSEError
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
 from .._http.exchange import Response
 from .._http.reconnect import NO_RECONNECT, Timeout
+from .._io import socket_backend as backend
 from .._io.sync_client import Client, EventSource
+from .._io.tls import SSLContext
 from ._call import CHAT_TIMEOUT, ChatCall, ChatSettings
 from ._retry import ChatRetry
 from ._think import DEFAULT_TAGS
@@ -28,7 +27,7 @@ __all__ = ["ChatClient", "ChatStream"]
 
 
 class ChatStream:
-    """One streaming chat completion: iterate it for ``ChatChunk`` values.
+    """One streaming chat completion: ``async for`` it for ``ChatChunk`` values.
 
     ``text()`` yields only the first choice's answer text; ``final()`` reads
     the rest of the stream and returns the whole ``ChatCompletion``;
@@ -76,11 +75,11 @@ class ChatStream:
         self.close()
 
     def close(self) -> None:
-        """Stop reading and close the connection; from another thread too, where the
-        iterating thread then ends quietly."""
+        """Stop reading and close the connection; from another task or thread too,
+        where the iterating code then ends quietly."""
         self._closed = True
         source = self._source
-        if source is not None and getgeneratorstate(self._chunks) == GEN_RUNNING:
+        if source is not None and backend.running(self._chunks):
             source.close()
             return
         self._chunks.close()
@@ -133,15 +132,15 @@ class ChatStream:
                     call.on_end()
                 return
             except SSEError as exc:
-                error = call.classify(exc, time.time())
-                delay = call.decide(error, now=time.monotonic(), wall_clock=time.time())
+                error = call.classify(exc, backend.wall_clock())
+                delay = call.decide(error, now=backend.now(), wall_clock=backend.wall_clock())
                 if delay is None:
                     raise call.give_up(error)  # noqa: B904 (the original is its cause or context)
-                time.sleep(delay)
+                backend.sleep(delay)
 
 
 class ChatClient:
-    """A blocking client for OpenAI-compatible chat APIs, with a keep-alive pool.
+    """A client for OpenAI-compatible chat APIs, with a keep-alive connection pool.
 
     ``base_url`` defaults to ``SSEIO_BASE_URL``, then ``OPENAI_BASE_URL``, then
     OpenAI's; ``api_key`` to ``SSEIO_API_KEY``, then ``OPENAI_API_KEY`` (no
@@ -160,7 +159,7 @@ class ChatClient:
         retry: ChatRetry | None = None,
         split_think: bool = True,
         think_tags: Iterable[tuple[str, str]] = DEFAULT_TAGS,
-        ssl_context: ssl.SSLContext | None = None,
+        ssl_context: SSLContext | None = None,
         verify: bool = True,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     ) -> None:

@@ -1,0 +1,121 @@
+"""The async I/O backend: TCP and TLS streams, sleeps and clocks through anyio.
+
+Every call the async clients make to the outside world goes through this
+module, so asyncio and trio behave alike and ``async_client`` stays free of
+I/O detail.  ``socket_backend`` is its blocking twin, with the same names and
+arguments, so that the blocking clients can be generated from the async ones
+(``tools/unasync.py`` swaps this module for that one).
+
+The guarantees: ``dial`` gives a connected (and, with a context, TLS-wrapped,
+hostname-checked) stream or raises ``ConnectError``/``ConnectTimeout``;
+``send`` and ``receive`` are bounded by their timeouts and raise
+``WriteError``/``WriteTimeout`` and ``ReadError``/``ReadTimeout``; ``receive``
+returns ``b""`` at the end of the stream.  Every anyio, ``ssl`` and
+``OSError`` exception becomes one of those, chained to its cause.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import AsyncGenerator
+from types import AsyncGeneratorType
+from typing import Any, TypeAlias, cast
+
+import anyio
+import anyio.abc
+
+from .._core.errors import (
+    ConnectError,
+    ConnectTimeout,
+    ReadError,
+    ReadTimeout,
+    WriteError,
+    WriteTimeout,
+)
+
+__all__ = [
+    "READ_SIZE",
+    "Stream",
+    "close",
+    "dial",
+    "interrupt",
+    "now",
+    "receive",
+    "running",
+    "send",
+    "sleep",
+    "wall_clock",
+]
+
+Stream: TypeAlias = anyio.abc.ByteStream
+READ_SIZE = 64 * 1024
+_IO_ERRORS = (OSError, ssl.SSLError, anyio.BrokenResourceError, anyio.ClosedResourceError)
+
+
+async def dial(host: str, port: int, tls: ssl.SSLContext | None, timeout: float | None) -> Stream:
+    """Connect to ``host:port`` (TLS with ``tls``, checking ``host``) within ``timeout``."""
+    try:
+        with anyio.fail_after(timeout):
+            if tls is None:
+                return await anyio.connect_tcp(host, port)
+            return await anyio.connect_tcp(
+                host, port, ssl_context=tls, tls_hostname=host, tls_standard_compatible=False
+            )
+    except TimeoutError as exc:
+        raise ConnectTimeout(f"connecting to {host}:{port} took over {timeout}s") from exc
+    except _IO_ERRORS as exc:
+        raise ConnectError(f"cannot connect to {host}:{port}: {exc}") from exc
+
+
+async def send(stream: Stream, data: bytes, timeout: float | None) -> None:
+    """Send all of ``data`` within ``timeout``."""
+    try:
+        with anyio.fail_after(timeout):
+            await stream.send(data)
+    except TimeoutError as exc:
+        raise WriteTimeout(f"sending the request took over {timeout}s") from exc
+    except _IO_ERRORS as exc:
+        raise WriteError(f"connection broke while sending the request: {exc}") from exc
+
+
+async def receive(stream: Stream, timeout: float | None) -> bytes:
+    """The next bytes that arrive (at most ``READ_SIZE``) within ``timeout``; ``b""`` at EOF."""
+    try:
+        with anyio.fail_after(timeout):
+            return await stream.receive(READ_SIZE)
+    except anyio.EndOfStream:
+        return b""
+    except TimeoutError as exc:
+        raise ReadTimeout(f"no data from the server for {timeout}s") from exc
+    except _IO_ERRORS as exc:
+        raise ReadError(f"connection broke while reading: {exc}") from exc
+
+
+async def close(stream: Stream) -> None:
+    """Close at once, without a TLS goodbye that could wait on the peer."""
+    await anyio.aclose_forcefully(stream)
+
+
+async def interrupt(stream: Stream) -> None:
+    """Make a read pending in another task end now (it sees the stream closed)."""
+    await anyio.aclose_forcefully(stream)
+
+
+async def sleep(seconds: float) -> None:
+    await anyio.sleep(seconds)
+
+
+def now() -> float:
+    """The event loop's monotonic clock, in seconds."""
+    return anyio.current_time()
+
+
+def wall_clock() -> float:
+    """Seconds since the epoch (for ``Retry-After`` dates)."""
+    return time.time()
+
+
+def running(generator: AsyncGenerator[Any, None]) -> bool:
+    """Whether ``generator`` is executing right now (another task is inside it)."""
+    return cast(AsyncGeneratorType[Any, Any], generator).ag_running
