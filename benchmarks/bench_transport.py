@@ -1314,9 +1314,9 @@ def layer_costs(events_count: int) -> dict[str, dict[str, float]]:
     (the read size of sseio's adapters), best of 5, no profiler: h11 framing through
     sseio's ``Exchange``, the SSE decoder, ``json.loads``, and the ``Dechunker`` above
     as the cost of a ``find``-based replacement for h11's body framing."""
-    from sseio._http.exchange import Exchange, prepare_request
-
     from sseio import SSEDecoder
+    from sseio._http.exchange import Exchange
+    from sseio._http.request import prepare_request
 
     events = render_events(events_count)
     request = prepare_request("POST", "http://127.0.0.1:1" + PATH, json=REQUEST_JSON)

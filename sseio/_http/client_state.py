@@ -25,8 +25,10 @@ from urllib.parse import urljoin
 from .._core.decoder import SSEDecoder
 from .._core.errors import EventTimeout, LimitExceeded, ResponseError
 from .._core.events import Comment, Done, ServerSentEvent
-from .exchange import DEFAULT_MAX_REDIRECTS, Request, Response, header_safe, prepare_request
+from .exchange import Response
 from .reconnect import DEFAULT_TIMEOUT, Reconnect, ReconnectState, Timeout
+from .redirects import DEFAULT_MAX_REDIRECTS
+from .request import Request, header_safe, prepare_request
 
 __all__ = ["IdlePool", "Settings", "SourceState", "join_url", "merge_headers", "read_budget"]
 

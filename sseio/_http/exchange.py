@@ -1,84 +1,43 @@
-"""HTTP/1.1 for event streams, sans-IO: requests, responses, bodies, redirects.
+"""One HTTP/1.1 request and response over one connection, sans-IO, through h11.
 
-Everything the async and the blocking adapters share about HTTP lives here, so
-they only move bytes.  ``prepare_request`` turns the caller's arguments into a
-``Request`` (validated: a header value with CR, LF or NUL is refused before
-anything is sent).  ``Exchange`` runs one request/response over one
-connection through h11 (a chunked body is de-chunked by ``sseio._http.chunked`` once
-h11 has read the head, several times faster per chunk): the adapter writes
-``exchange.request_bytes()``, then hands every read to ``exchange.receive()``
-and gets back the response head, decoded body bytes (gzip and deflate undone
-incrementally) and the end of the body.  ``check_response`` decides whether a
-response opens a stream and builds the ``ResponseError`` otherwise;
-``redirect`` gives the next request for a 3xx by the rules browsers use.
-h11's exceptions become sseio's.
+``Exchange`` is what the adapters drive: they write
+``exchange.request_bytes()``, then hand every read to ``exchange.receive()``
+and get back the response head (``Response``), decoded body bytes (a chunked
+body de-chunked by ``sseio._http.chunked`` once h11 has read the head, several
+times faster per chunk; gzip and deflate undone incrementally) and the end of
+the body.  A response head over ``MAX_HEADER_SIZE`` is refused however it was
+split into reads.  ``check_response`` decides whether a response opens a
+stream, and ``error_from_response`` builds the ``ResponseError`` otherwise,
+with the server's own message.  h11's exceptions become sseio's.
 """
 
 from __future__ import annotations
 
 import json as jsonlib
-import re
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
 
 import h11
 
-from .._core.errors import RemoteProtocolError, ResponseError, TooManyRedirects, UsageError
-from .._version import __version__
+from .._core.errors import RemoteProtocolError, ResponseError
 from .chunked import ChunkedDecoder
+from .request import Request
 
 __all__ = [
-    "DEFAULT_MAX_REDIRECTS",
     "ERROR_BODY_LIMIT",
+    "MAX_HEADER_SIZE",
     "Exchange",
-    "Request",
     "Response",
     "check_response",
     "error_from_response",
-    "prepare_request",
-    "redirect",
 ]
 
-DEFAULT_MAX_REDIRECTS = 10
 ERROR_BODY_LIMIT = 64 * 1024
 """How much of a non-stream response body is read into ``ResponseError.body``."""
 
 MAX_HEADER_SIZE = 64 * 1024
 """A response head larger than this is refused (h11's limit on an incomplete event)."""
-
-USER_AGENT = f"sseio/{__version__}"
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_REDIRECTS = frozenset((301, 302, 303, 307, 308))
-_CREDENTIAL_HEADERS = frozenset(("authorization", "cookie", "proxy-authorization"))
-
-
-@dataclass(frozen=True)
-class Request:
-    """A request ready to send: where to, and exactly which bytes."""
-
-    method: str
-    url: str
-    scheme: str
-    host: str  # as used to connect: an IPv6 literal has no brackets
-    port: int
-    target: str  # path and query
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-
-    @property
-    def origin(self) -> tuple[str, str, int]:
-        return (self.scheme, self.host.lower(), self.port)
-
-    def with_header(self, name: str, value: str | None) -> Request:
-        """A copy with header ``name`` set to ``value`` (removed when ``None``)."""
-        lowered = name.lower()
-        headers = [(k, v) for k, v in self.headers if k.lower() != lowered]
-        if value is not None:
-            _check_header(name, value)
-            headers.append((name, value))
-        return replace(self, headers=headers)
 
 
 @dataclass(frozen=True)
@@ -103,114 +62,6 @@ class Response:
     def media_type(self) -> str:
         """The content type without parameters, lowercase (``text/event-stream``)."""
         return self.content_type.split(";", 1)[0].strip().lower()
-
-
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_UNSAFE_IN_TARGET = re.compile(r"[^\x21-\x7e]")
-
-
-def _check_header(name: str, value: str) -> None:
-    if not isinstance(name, str) or not isinstance(value, str):
-        raise UsageError(f"header names and values must be str, got {name!r}: {value!r}")
-    if not _TOKEN.fullmatch(name):
-        raise UsageError(f"invalid header name: {name!r}")
-    if any(c in value for c in "\r\n\0"):
-        raise UsageError(f"header {name} must not contain CR, LF or NUL: {value!r}")
-    if value != value.strip(" \t") or any((c < " " and c != "\t") or c == "\x7f" for c in value):
-        raise UsageError(f"header {name} has control characters or surrounding space: {value!r}")
-
-
-def header_safe(value: str) -> str:
-    """``value`` fit for a header: surrounding space and control characters dropped
-    (for values that come from the server, such as the last event ID)."""
-    return "".join(c for c in value if (c >= " " and c != "\x7f") or c == "\t").strip(" \t")
-
-
-def _split_url(url: str) -> tuple[str, str, int, str]:
-    if not isinstance(url, str):
-        raise UsageError(f"url must be a str, got {type(url).__name__}")
-    try:
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        host = parts.hostname
-        port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
-    except ValueError as exc:
-        raise UsageError(f"invalid url {url!r}: {exc}") from exc
-    if scheme not in _DEFAULT_PORTS:
-        raise UsageError(f"url must start with http:// or https://, got {url!r}")
-    if not host:
-        raise UsageError(f"url has no host: {url!r}")
-    if not host.isascii():
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError as exc:
-            raise UsageError(f"invalid host name in {url!r}: {exc}") from exc
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
-    # Spaces, controls and non-ASCII are percent-encoded (UTF-8), as browsers do.
-    target = _UNSAFE_IN_TARGET.sub(lambda m: quote(m.group(), safe=""), target)
-    return scheme, host, port, target
-
-
-def _host_header(scheme: str, host: str, port: int) -> str:
-    shown = f"[{host}]" if ":" in host else host
-    return shown if port == _DEFAULT_PORTS[scheme] else f"{shown}:{port}"
-
-
-def prepare_request(
-    method: str,
-    url: str,
-    *,
-    headers: Any = None,
-    json: Any = None,
-    content: bytes | str | None = None,
-    last_event_id: str = "",
-) -> Request:
-    """Validate the caller's arguments and build the request to send.
-
-    Sets ``Host``, ``Accept: text/event-stream``, ``Cache-Control: no-store``,
-    ``Accept-Encoding``, a ``User-Agent`` and, for a body, ``Content-Type`` and
-    ``Content-Length``, unless the caller gave them; ``Last-Event-ID`` only
-    when ``last_event_id`` is non-empty.
-    """
-    if not isinstance(method, str) or not _TOKEN.fullmatch(method):
-        raise UsageError(f"invalid method: {method!r}")
-    if json is not None and content is not None:
-        raise UsageError("give json= or content=, not both")
-    scheme, host, port, target = _split_url(url)
-    given = list(headers.items() if isinstance(headers, dict) else headers or ())
-    for name, value in given:
-        _check_header(name, value)
-    if not isinstance(last_event_id, str) or any(c in last_event_id for c in "\r\n\0"):
-        raise UsageError(f"last_event_id must be a str without CR, LF or NUL: {last_event_id!r}")
-    body = b""
-    content_type = None
-    if json is not None:
-        body = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":")).encode()
-        content_type = "application/json"
-    elif isinstance(content, str):
-        body = content.encode()
-        content_type = "text/plain; charset=utf-8"
-    elif content is not None:
-        body = bytes(content)
-    present = {name.lower() for name, _ in given}
-    defaults = [
-        ("Host", _host_header(scheme, host, port)),
-        ("Accept", "text/event-stream"),
-        ("Cache-Control", "no-store"),
-        ("Accept-Encoding", "gzip, deflate"),
-        ("User-Agent", USER_AGENT),
-    ]
-    if body or method.upper() in ("POST", "PUT", "PATCH"):
-        defaults.append(("Content-Length", str(len(body))))
-        if content_type:
-            defaults.append(("Content-Type", content_type))
-    all_headers = [(k, v) for k, v in defaults if k.lower() not in present] + given
-    request = Request(method.upper(), url, scheme, host, port, target, all_headers, body)
-    if header_safe(last_event_id):
-        request = request.with_header("Last-Event-ID", header_safe(last_event_id))
-    return request
 
 
 class _ContentDecoder:
@@ -432,39 +283,3 @@ def _message_in(parsed: Any) -> str | None:
             if isinstance(parsed.get(key), str):
                 return str(parsed[key])
     return None
-
-
-def redirect(request: Request, response: Response, hops: int, max_redirects: int) -> Request | None:
-    """The request to follow a redirect with, or ``None`` when ``response`` is none.
-
-    301 and 302 turn a POST into a bodiless GET, 303 turns anything but HEAD
-    into one (as browsers do); 307 and 308 repeat the request as it was.
-    A ``Location`` that cannot be followed is the server's error
-    (``RemoteProtocolError``).  Credentials (``Authorization``,
-    ``Cookie``) are not sent to another origin.  ``Last-Event-ID`` is kept.
-    """
-    location = response.header("location")
-    if response.status_code not in _REDIRECTS or location is None:
-        return None
-    if hops >= max_redirects:
-        raise TooManyRedirects(f"more than {max_redirects} redirects, last to {location}")
-    try:
-        target_parts = urlsplit(location.strip())
-        if target_parts.scheme and not target_parts.netloc:
-            raise UsageError("no host")
-        url = urljoin(request.url, location.strip())
-        scheme, host, port, target = _split_url(url)
-    except (UsageError, ValueError) as exc:
-        raise RemoteProtocolError(f"cannot follow redirect to {location!r}: {exc}") from exc
-    method, body = request.method, request.body
-    drop = {"host"}
-    to_get = method == "POST" if response.status_code in (301, 302) else method != "HEAD"
-    if response.status_code in (301, 302, 303) and (to_get or method == "GET"):
-        if body or method != "GET":
-            drop |= {"content-length", "content-type", "transfer-encoding"}
-        method, body = "GET", b""
-    if (scheme, host.lower(), port) != request.origin:
-        drop |= _CREDENTIAL_HEADERS
-    headers = [("Host", _host_header(scheme, host, port))]
-    headers += [(k, v) for k, v in request.headers if k.lower() not in drop]
-    return Request(method, url, scheme, host, port, target, headers, body)

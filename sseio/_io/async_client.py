@@ -34,16 +34,15 @@ from .._http.client_state import (
     read_budget,
 )
 from .._http.exchange import (
-    DEFAULT_MAX_REDIRECTS,
     ERROR_BODY_LIMIT,
     Exchange,
-    Request,
     Response,
     check_response,
     error_from_response,
-    redirect,
 )
 from .._http.reconnect import DEFAULT_TIMEOUT, Reconnect, Timeout
+from .._http.redirects import DEFAULT_MAX_REDIRECTS, redirect
+from .._http.request import Request
 from . import anyio_backend as backend
 from .tls import ssl_context as make_ssl_context
 

@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from .._core.errors import RemoteProtocolError, TooManyRedirects, UsageError
-from .._http.exchange import DEFAULT_MAX_REDIRECTS, Exchange, Request, prepare_request, redirect
+from .._http.exchange import Exchange
+from .._http.redirects import DEFAULT_MAX_REDIRECTS, redirect
+from .._http.request import Request, prepare_request
 from .._io.tls import ssl_context
 from ..cli.args import add_request_arguments, request_options
 from ._check_rules import DEFAULT_RULES, Capture, Ending, Report, Rules, analyse

@@ -31,8 +31,9 @@ from sseio._http.client_state import (
     merge_headers,
     read_budget,
 )
-from sseio._http.exchange import Exchange, Request, Response, prepare_request
+from sseio._http.exchange import Exchange, Response
 from sseio._http.reconnect import Reconnect, Timeout
+from sseio._http.request import Request, prepare_request
 
 URL = "http://127.0.0.1:8000/events"
 STREAM = Response(200, "OK", [("content-type", "text/event-stream")], "1.1")

@@ -29,17 +29,14 @@ from hypothesis import strategies as st
 
 import sseio
 from sseio._http.exchange import (
-    DEFAULT_MAX_REDIRECTS,
     MAX_HEADER_SIZE,
-    USER_AGENT,
     Exchange,
-    Request,
     Response,
     check_response,
     error_from_response,
-    prepare_request,
-    redirect,
 )
+from sseio._http.redirects import DEFAULT_MAX_REDIRECTS, redirect
+from sseio._http.request import USER_AGENT, Request, prepare_request
 from sseio._io.tls import ssl_context
 
 no_timing = settings(deadline=None)
