@@ -3,8 +3,9 @@
 ``conformance parser MODULE:FUNCTION`` scores any parser against the shipped
 test vectors; ``conformance serve`` runs the adversarial test server other
 clients connect to; ``check URL`` checks a live server's stream.  Each
-command's options and work live in its own module; this one only wires them
-in, importing them when the command runs.
+command's options and work live in its own module (``conformance_parser``,
+``conformance_serve``, ``check``); this one only wires them in, importing
+each when its command is parsed or run, so ``sseio --help`` stays quick.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def add_conformance_commands(commands: Any) -> None:
         description="Feed every vector to a parser (whole, split at every point, one byte at "
         "a time) and print a scorecard with a diff per failure.",
     )
-    from ..conformance._parser import add_arguments as parser_arguments
+    from .conformance_parser import add_arguments as parser_arguments
 
     parser_arguments(parser)
     parser.set_defaults(run=_run_parser)
@@ -40,7 +41,7 @@ def add_conformance_commands(commands: Any) -> None:
         description="Serve every vector and client behaviour test over HTTP, record what "
         "each client did and print a scorecard.",
     )
-    from ..conformance._clients import add_arguments as serve_arguments
+    from .conformance_serve import add_arguments as serve_arguments
 
     serve_arguments(serve)
     serve.set_defaults(run=_run_serve)
@@ -51,25 +52,25 @@ def add_conformance_commands(commands: Any) -> None:
         description="Connect to URL and report what in its stream breaks or risks breaking "
         "clients and proxies, as errors and warnings (exit status 1 on errors).",
     )
-    from ..conformance._check import add_arguments as check_arguments
+    from .check import add_arguments as check_arguments
 
     check_arguments(check)
     check.set_defaults(run=_run_check)
 
 
 def _run_parser(args: argparse.Namespace) -> int:
-    from ..conformance._parser import run
+    from .conformance_parser import run
 
     return run(args)
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from ..conformance._clients import run
+    from .conformance_serve import run
 
     return run(args)
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from ..conformance._check import run
+    from .check import run
 
     return run(args)

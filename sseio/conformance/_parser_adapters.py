@@ -1,7 +1,7 @@
 """Ready adapters for the parser scorer: sseio and the common Python SSE libraries.
 
 Each adapter is ``adapter(chunks) -> events`` for one complete stream (see
-``sseio.conformance._parser``) and drives the library the way its users get events:
+``sseio.conformance._parser_run``) and drives the library the way its users get events:
 
 ``sseio``                ``SSEDecoder(done_sentinel=None)``: ``feed`` per chunk, then
                          ``close``; reports last event ID and retry.
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._core.decoder import SSEDecoder
-from ._parser import Adapter, ParseResult
+from ._parser_run import Adapter, ParseResult
 
 __all__ = [
     "ADAPTERS",

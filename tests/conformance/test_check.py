@@ -27,7 +27,8 @@ import pytest
 
 from sseio._core.errors import UsageError
 from sseio._http.exchange import Response
-from sseio.conformance._check import add_arguments, capture_stream, check, format_report, run
+from sseio.cli.check import add_arguments, run
+from sseio.conformance._check import capture_stream, check, format_report
 from sseio.conformance._check_rules import (
     DEFAULT_RULES,
     Capture,

@@ -14,6 +14,7 @@ import pytest
 from conformance_helpers import OWN_VECTORS, behaviour_test
 
 from sseio._core.errors import UsageError
+from sseio.cli.conformance_serve import add_arguments, run
 from sseio.conformance._client_adapters import (
     ClientResult,
     Collector,
@@ -28,11 +29,9 @@ from sseio.conformance._clients import (
     Reply,
     Scorecard,
     Verdict,
-    add_arguments,
     behaviour_tests,
     format_comparison,
     format_scorecard,
-    run,
     run_client,
     vector_tests,
 )
@@ -290,7 +289,7 @@ def test_command_usage_errors(
 def test_command_refuses_clients_not_installed(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("sseio.conformance._clients.installed_adapters", dict)
+    monkeypatch.setattr("sseio.cli.conformance_serve.installed_adapters", dict)
     assert run(_args("--client", "httpx-sse")) == 2
     assert "client 'httpx-sse' is not installed here" in capsys.readouterr().err
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from conformance_helpers import pick
 
+from sseio.cli.conformance_parser import add_arguments, run
 from sseio.conformance import _parser_adapters as adapters
-from sseio.conformance._parser import NOT_REPORTED, ParseResult, add_arguments, run, score_parser
 from sseio.conformance._parser_adapters import (
     ADAPTERS,
     AdapterSpec,
@@ -22,6 +22,8 @@ from sseio.conformance._parser_adapters import (
     load_adapter,
     sseio_adapter,
 )
+from sseio.conformance._parser_run import NOT_REPORTED, ParseResult
+from sseio.conformance._scorecard import score_parser
 from sseio.conformance._vectors import load_vectors
 
 

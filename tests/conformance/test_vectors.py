@@ -21,7 +21,8 @@ from reference_model import reference_decode
 
 import sseio
 from sseio._core.events import Done
-from sseio.conformance._parser import ParseResult, chunkings, score_parser
+from sseio.conformance._parser_run import ParseResult, chunkings
+from sseio.conformance._scorecard import score_parser
 from sseio.conformance._vectors import (
     TAGS,
     ExpectedEvent,
@@ -97,7 +98,9 @@ def test_malformed_documents_rejected() -> None:
         parse_vectors({"vectors": [{**good, "tags": ["nope"]}]})
     with pytest.raises(ValueError, match="bad retry"):
         parse_vectors({"vectors": [{**good, "retry": -1}]})
-    document = json.loads(resources.files("sseio.conformance").joinpath("vectors.json").read_text("utf-8"))
+    document = json.loads(
+        resources.files("sseio.conformance").joinpath("vectors.json").read_text("utf-8")
+    )
     assert "hex" in document["format"]
 
 

@@ -1,21 +1,13 @@
-"""The parser scorer: feed every conformance vector to any SSE parser and score what it says.
+"""``sseio conformance parser``: score any SSE parser against the shipped vectors.
 
-This module is the ``sseio conformance parser`` command (``add_arguments`` /
-``run``) and finds the parsers it scores (``load_target``): a shipped adapter
-name (``sseio.conformance._parser_adapters``), ``MODULE:FUNCTION`` or
+``load_target`` finds the parsers it scores: a shipped adapter name
+(``sseio.conformance._parser_adapters``), ``MODULE:FUNCTION`` or
 ``path/to/file.py:FUNCTION``.  A bad command line (an unknown parser, tag or
 vector, an import that fails) is a ``UsageProblem``: one message and exit
 status 2; otherwise the status is 0 when every parser passed every vector and
 1 when one failed.  One parser gives its scorecard (text or ``--json``);
 several give a comparison table (text or ``--markdown``) and their failures.
-
-The scorer itself lives in two modules, re-exported here:
-``sseio.conformance._parser_run`` runs one parser on the vectors, in every
-chunking and bounded in time, and reads the events it returns (the adapter
-contract and the event shapes accepted are described there);
-``sseio.conformance._scorecard`` has ``score_parser`` and the
-``Scorecard`` (text with ``render()``, JSON with ``to_dict()``) and the
-comparison tables.
+The scoring itself is ``sseio.conformance.score_parser``.
 """
 
 from __future__ import annotations
@@ -30,58 +22,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._parser_run import (
-    BIG_READ,
-    BYTEWISE_LIMIT,
-    DEFAULT_MAX_SPLITS,
-    DEFAULT_TIMEOUT,
-    NOT_REPORTED,
-    Adapter,
-    ParseResult,
-    Run,
-    VectorResult,
-    chunkings,
-    describe,
-    normalise_event,
-    split_points,
-)
-from ._scorecard import (
+from ..conformance._parser_run import DEFAULT_MAX_SPLITS, DEFAULT_TIMEOUT, Adapter, describe
+from ..conformance._scorecard import (
     Scorecard,
     compare,
     compare_markdown,
     failure_line,
-    first_difference,
     render_failure,
     score_parser,
 )
-from ._vectors import TAGS, Vector, load_vectors
+from ..conformance._vectors import TAGS, Vector, load_vectors
 
-__all__ = [
-    "BIG_READ",
-    "BYTEWISE_LIMIT",
-    "DEFAULT_MAX_SPLITS",
-    "DEFAULT_TIMEOUT",
-    "NOT_REPORTED",
-    "Adapter",
-    "ParseResult",
-    "Run",
-    "Scorecard",
-    "UsageProblem",
-    "VectorResult",
-    "add_arguments",
-    "chunkings",
-    "compare",
-    "compare_markdown",
-    "first_difference",
-    "load_target",
-    "normalise_event",
-    "render_failure",
-    "run",
-    "score_parser",
-    "split_points",
-]
-
-# --------------------------------------------------------------------------- command line
+__all__ = ["UsageProblem", "add_arguments", "load_target", "run"]
 
 
 class UsageProblem(Exception):
@@ -93,7 +45,7 @@ def load_target(target: str) -> tuple[str, str, Adapter]:
 
     Returns ``(name, description, adapter)``; raises ``UsageProblem``.
     """
-    from ._parser_adapters import ADAPTERS, AdapterUnavailable, load_adapter
+    from ..conformance._parser_adapters import ADAPTERS, AdapterUnavailable, load_adapter
 
     if target in ADAPTERS:
         try:
@@ -250,7 +202,7 @@ def _selected_vectors(args: argparse.Namespace) -> tuple[Vector, ...]:
 
 
 def _targets(args: argparse.Namespace) -> list[tuple[str, str, Adapter]]:
-    from ._parser_adapters import installed_adapters
+    from ..conformance._parser_adapters import installed_adapters
 
     targets = [load_target(t) for t in args.targets]
     if args.all:
@@ -266,7 +218,7 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, str, Adapter]]:
 
 
 def _print_list(vectors: Sequence[Vector], out: TextIO) -> None:
-    from ._parser_adapters import ADAPTERS, AdapterUnavailable, load_adapter
+    from ..conformance._parser_adapters import ADAPTERS, AdapterUnavailable, load_adapter
 
     for vector in vectors:
         print(f"{vector.name:<40} {','.join(vector.tags):<28} {vector.rule}", file=out)
