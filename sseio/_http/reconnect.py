@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 
 from .._core.errors import (
     LimitExceeded,
@@ -31,6 +30,7 @@ from .._core.errors import (
     TransportError,
     UsageError,
 )
+from .dates import parse_http_date
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -118,11 +118,10 @@ def retry_after_seconds(value: str | None, wall_clock: float) -> float | None:
     value = value.strip()
     if value.isascii() and value.isdigit():
         return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    when = parse_http_date(value, wall_clock)
+    if when is None:
         return None
-    return max(0.0, when.timestamp() - wall_clock)
+    return max(0.0, when - wall_clock)
 
 
 def _transient(error: BaseException) -> bool:

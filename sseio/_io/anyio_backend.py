@@ -48,7 +48,7 @@ __all__ = [
     "wall_clock",
 ]
 
-Stream: TypeAlias = anyio.abc.ByteStream
+Stream: TypeAlias = "anyio.abc.ByteStream"  # a string: anyio.abc loads its parts on use
 READ_SIZE = 64 * 1024
 _IO_ERRORS = (OSError, ssl.SSLError, anyio.BrokenResourceError, anyio.ClosedResourceError)
 

@@ -5,6 +5,7 @@
 ``demo``; ``conformance`` wires in ``sseio conformance parser``
 (``conformance_parser``) and ``sseio conformance serve``
 (``conformance_serve``); ``check`` has ``sseio check``; ``args`` the request
-options the connecting commands share (``-X``, ``-H``, ``-d``).  Exit status 0 on success, 1 on a failure the
-command reports, 2 for a bad command line, 130 on Ctrl-C.
+options the connecting commands share (``-X``, ``-H``, ``-d``).  Exit status
+0 on success, 1 on a failure the command reports, 2 for a bad command line,
+130 on Ctrl-C.
 """

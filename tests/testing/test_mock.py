@@ -1,4 +1,4 @@
-"""The mock chat API's handler (``sseio/_mock.py``) and its wire behaviour with
+"""The mock chat API's handler (``sseio/testing/_mock.py``) and its wire behaviour with
 sseio's own clients and with the real ``openai`` SDK.
 
 The handler tests call ``MockAPI`` directly with ``Request`` values.  The

@@ -1,4 +1,4 @@
-"""The mock chat API's answers (``sseio/_mock_answer.py``): what the mock decides to
+"""The mock chat API's answers (``sseio/testing/_mock_answer.py``): what the mock decides to
 send, as plain values.
 
 The tests check determinism, tokens, reasoning blocks, ``hideThink``,

@@ -1,4 +1,4 @@
-"""The mock chat API's requests (``sseio/_mock_request.py``): its configuration,
+"""The mock chat API's requests (``sseio/testing/_mock_request.py``): its configuration,
 request validation as the real API does it, and the fault syntax."""
 
 from __future__ import annotations
