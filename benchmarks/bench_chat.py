@@ -503,12 +503,13 @@ def report(
 
 
 CHAT_LAYERS: tuple[tuple[str, str], ...] = (
-    ("sseio/_chat_types.py", "sseio chunk parsing (_chat_types)"),
-    ("sseio/_chat.py", "sseio ChatCall, accumulation (_chat)"),
-    ("sseio/_think.py", "sseio think splitter (_think)"),
-    ("sseio/_chat_sync.py", "sseio chat adapter (_chat_sync, _chat_async)"),
-    ("sseio/_chat_async.py", "sseio chat adapter (_chat_sync, _chat_async)"),
-    ("sseio/_chunked.py", "sseio de-chunker (_chunked)"),
+    ("sseio/chat/_types.py", "sseio chunk parsing (chat/_types)"),
+    ("sseio/chat/_call.py", "sseio ChatCall, accumulation (chat/_call, chat/_accumulator)"),
+    ("sseio/chat/_accumulator.py", "sseio ChatCall, accumulation (chat/_call, chat/_accumulator)"),
+    ("sseio/chat/_think.py", "sseio think splitter (chat/_think)"),
+    ("sseio/chat/_sync.py", "sseio chat adapter (chat/_sync, chat/_async)"),
+    ("sseio/chat/_async.py", "sseio chat adapter (chat/_sync, chat/_async)"),
+    ("sseio/_http/chunked.py", "sseio de-chunker (_http/chunked)"),
     ("bench_chat.py", "benchmark loop"),
     *transport.PROFILE_LAYERS,
 )

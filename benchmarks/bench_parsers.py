@@ -71,6 +71,11 @@ above 1 means sseio is that many times faster.
 
 Memory: the peak traced by ``tracemalloc`` during one run of each parser on
 ``big-lines`` (the workload's own bytes are allocated before tracing starts).
+
+The report's header names the Python and package versions and the sseio source
+that ran: the git commit, a note when ``sseio/`` has uncommitted changes, and a
+SHA-1 over every ``.py`` file of the package, subpackages included
+(``sseio/**/*.py``).
 """
 
 from __future__ import annotations
@@ -864,12 +869,14 @@ def context_lines(rows: list[Row], workloads: list[Workload]) -> list[str]:
 
 
 def sseio_source() -> str:
-    """Which sseio code ran: the git commit, plus a digest when the files differ from it."""
+    """Which sseio code ran: the git commit (and whether ``sseio/`` differs from it), and
+    a digest of every ``.py`` file of the package, subpackages included (``sseio/**/*.py``,
+    each under its path relative to ``sseio/``)."""
     root = Path(sseio.__file__).resolve().parent
     digest = hashlib.sha1()
-    for path in sorted(root.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    files = f"sseio/*.py sha1 {digest.hexdigest()[:10]}"
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    files = f"sseio/**/*.py sha1 {digest.hexdigest()[:10]}"
     try:
         git = ["git", "-C", str(root.parent)]
         head = subprocess.run(

@@ -1097,14 +1097,15 @@ class SseioSnapshot:
 
 def sseio_source(live: Any, copy: Any) -> str:
     """Which sseio code runs: the git commit of the live tree (and whether ``sseio/``
-    differs from it), and a digest of the snapshot's ``*.py`` files."""
+    differs from it), and a digest of every ``.py`` file of the snapshot, subpackages
+    included (``sseio/**/*.py``, each under its path relative to ``sseio/``)."""
     import hashlib
     import subprocess
 
     digest = hashlib.sha1()
-    for path in sorted(copy.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    files = f"snapshot of sseio/*.py taken at the start, sha1 {digest.hexdigest()[:10]}"
+    for path in sorted(copy.rglob("*.py")):
+        digest.update(path.relative_to(copy).as_posix().encode() + b"\0" + path.read_bytes())
+    files = f"snapshot of sseio/**/*.py taken at the start, sha1 {digest.hexdigest()[:10]}"
     try:
         git = ["git", "-C", str(live.parent)]
         head = subprocess.run(
@@ -1222,14 +1223,19 @@ PROFILE_LAYERS: tuple[tuple[str, str], ...] = (
     ("/h11/_readers.py", "h11 _readers (chunked body framing)"),
     ("/h11/_receivebuffer.py", "h11 _receivebuffer"),
     ("/h11/", "h11 other (Connection, state machine, events)"),
-    ("sseio/_http.py", "sseio _http (Exchange.receive)"),
-    ("sseio/_decoder.py", "sseio SSE decoder"),
-    ("sseio/_lines.py", "sseio SSE decoder"),
-    ("sseio/_assembler.py", "sseio SSE decoder"),
-    ("sseio/_events.py", "sseio SSE decoder"),
-    ("sseio/_client.py", "sseio _client (SourceState)"),
-    ("sseio/_async.py", "sseio adapter (_async / _sync)"),
-    ("sseio/_sync.py", "sseio adapter (_async / _sync)"),
+    ("sseio/_http/chunked.py", "sseio de-chunker (_http/chunked)"),
+    ("sseio/_http/exchange.py", "sseio _http (Exchange.receive)"),
+    ("sseio/_http/request.py", "sseio _http (Exchange.receive)"),
+    ("sseio/_http/redirects.py", "sseio _http (Exchange.receive)"),
+    ("sseio/_core/decoder.py", "sseio SSE decoder"),
+    ("sseio/_core/lines.py", "sseio SSE decoder"),
+    ("sseio/_core/fields.py", "sseio SSE decoder"),
+    ("sseio/_core/events.py", "sseio SSE decoder"),
+    ("sseio/_http/client_state.py", "sseio _http.client_state (SourceState)"),
+    ("sseio/_io/async_client.py", "sseio adapter (_io: async_client / sync_client, backends)"),
+    ("sseio/_io/sync_client.py", "sseio adapter (_io: async_client / sync_client, backends)"),
+    ("sseio/_io/anyio_backend.py", "sseio adapter (_io: async_client / sync_client, backends)"),
+    ("sseio/_io/socket_backend.py", "sseio adapter (_io: async_client / sync_client, backends)"),
     ("/anyio/", "anyio"),
     ("/trio/", "trio"),
     ("/asyncio/", "asyncio event loop"),

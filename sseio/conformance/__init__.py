@@ -8,7 +8,8 @@
   serves the vectors and behaviours (reconnect, ``retry:``, 204, bad content
   types) over real sockets and judges what a client did (``Verdict``).
 - The live checker (``check`` -> ``Report``; ``analyse`` for a capture): what
-  a real server's stream gets wrong (``Finding``), judged against ``Rules``.
+  a real server's stream gets wrong (``Finding``), judged against ``Rules``;
+  ``analyse`` takes a ``Capture`` made by other means.
 
 Results are values with text and JSON renderings; nothing here needs the
 network beyond the URL it is given or 127.0.0.1.
@@ -16,13 +17,14 @@ network beyond the URL it is given or 127.0.0.1.
 
 from .._core.exports import set_public_module
 from ._check import check
-from ._check_rules import Finding, IdleTimeout, Report, Rules, SizeLimit, analyse
+from ._check_rules import Capture, Finding, IdleTimeout, Report, Rules, SizeLimit, analyse
 from ._clients import ClientResult, ConformanceServer, Verdict, client_tests, run_client
 from ._parser_run import ParseResult
 from ._scorecard import Scorecard, score_parser
 from ._vectors import ExpectedEvent, Vector, load_vectors
 
 __all__ = (
+    "Capture",
     "ClientResult",
     "ConformanceServer",
     "ExpectedEvent",

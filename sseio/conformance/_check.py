@@ -57,7 +57,7 @@ class _Recorder:
     """What has arrived so far on the current exchange, with times relative to ``start``."""
 
     deadline: float
-    start: float = 0.0
+    start: float = field(default_factory=time.monotonic)  # until the first connection
     exchange: Exchange | None = None
     body: bytearray = field(default_factory=bytearray)
     arrivals: list[tuple[int, float]] = field(default_factory=list)

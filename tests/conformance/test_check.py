@@ -891,6 +891,8 @@ def test_connection_refused_is_an_error() -> None:
     assert report.codes == {"E-connect"}
     assert "cannot connect" in report.findings[0].message
     assert report.exit_code == 1
+    # Time counts from the start of the check, not from the clock's zero.
+    assert 0.0 <= report.stats.duration < 2.0
 
 
 def test_request_is_sent_as_given(broken: RawServer) -> None:
