@@ -3,8 +3,9 @@
 ``import sseio`` gives the everyday event-stream API and nothing more: the
 spec-exact, sans-IO core (``SSEDecoder``, ``iter_sse``/``aiter_sse``, the event
 values, the encoder, the limits), the streaming clients (``connect_sse`` /
-``aconnect_sse``, ``Client`` / ``AsyncClient``, ``Reconnect``, ``Timeout``) and
-the error tree.  The rest is in public subpackages, loaded only when imported:
+``aconnect_sse``, ``Client`` / ``AsyncClient``, ``Reconnect``, ``Timeout``,
+``Hooks`` and the values they receive) and the error tree.  The rest is in
+public subpackages, loaded only when imported:
 
 - ``sseio.chat``: OpenAI-compatible chat streams (typed chunks, accumulation,
   reasoning split, retries that never repeat text, the chat errors);
@@ -43,6 +44,14 @@ from ._core.exports import set_public_module
 from ._core.fields import DEFAULT_MAX_EVENT_SIZE, MAX_RETRY, EventAssembler
 from ._core.lines import DEFAULT_MAX_LINE_SIZE, LineDecoder
 from ._http.exchange import Response
+from ._http.observe import (
+    Hooks,
+    ReconnectScheduled,
+    RequestSent,
+    ResponseReceived,
+    RetryScheduled,
+    StreamEnded,
+)
 from ._http.reconnect import NO_RECONNECT, Reconnect, Timeout
 from ._io.async_client import AsyncClient, AsyncEventSource, aconnect_sse
 from ._io.sync_client import Client, EventSource, connect_sse
@@ -64,6 +73,7 @@ __all__ = (
     "EventAssembler",
     "EventSource",
     "EventTimeout",
+    "Hooks",
     "Item",
     "LimitExceeded",
     "LineDecoder",
@@ -71,12 +81,17 @@ __all__ = (
     "ReadError",
     "ReadTimeout",
     "Reconnect",
+    "ReconnectScheduled",
     "RemoteProtocolError",
+    "RequestSent",
     "Response",
     "ResponseError",
+    "ResponseReceived",
+    "RetryScheduled",
     "SSEDecoder",
     "SSEError",
     "ServerSentEvent",
+    "StreamEnded",
     "Timeout",
     "TooManyRedirects",
     "TransportError",

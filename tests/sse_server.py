@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import logging
 import socket
 import ssl
 import struct
@@ -793,6 +794,7 @@ class Outcome:
     done: bool = False
     last_event_id: str = ""
     retry: int | None = None
+    reconnects: int = 0
     elapsed: float = 0.0
 
     def ok(self) -> None:
@@ -829,6 +831,7 @@ def _record(out: Outcome, source: sseio.AsyncEventSource | sseio.EventSource) ->
     out.done = source.done
     out.last_event_id = source.last_event_id
     out.retry = source.retry
+    out.reconnects = source.reconnects
 
 
 def _stream_args(call: Call) -> tuple[str, dict[str, Any]]:
@@ -1236,7 +1239,8 @@ def request_line_and_default_headers(env: Env) -> Steps:
     )
     assert request.header("host") == env.server.netloc
     assert request.header("accept") == "text/event-stream"
-    assert request.header("cache-control") == "no-store"
+    # As a browser's EventSource sends it: a cache must revalidate, not answer from store.
+    assert request.header("cache-control") == "no-cache"
     assert request.header("user-agent") == f"sseio/{sseio.__version__}"
     for absent in ("last-event-id", "content-length", "content-type", "transfer-encoding"):
         assert request.header(absent) is None, absent
@@ -2161,3 +2165,145 @@ def client_base_url_and_default_headers(env: Env) -> Steps:
     assert first.header("x-default") == "call"
     assert second.header("x-default") == "client"
     assert first.header("authorization") == second.header("authorization") == "Bearer k"
+
+
+# --- what a source reports: hooks, logs, counts ---------------------------------------------
+
+
+class Recorder:
+    """Hooks that keep every value they are called with, in order, by hook name."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def hooks(self) -> sseio.Hooks:
+        def keep(name: str) -> Callable[[Any], None]:
+            return lambda value: self.calls.append((name, value))
+
+        names = ("request_sent", "response_received", "reconnect_scheduled", "stream_ended")
+        return sseio.Hooks(**{name: keep(name) for name in names})
+
+    def of(self, name: str) -> list[Any]:
+        return [value for kind, value in self.calls if kind == name]
+
+
+@scenario()
+def hooks_see_every_request_response_and_reconnect(env: Env) -> Steps:
+    env.server.script(
+        stream(event("a", id="1"), framing="close"),
+        json_reply(503, {"error": "busy"}, headers=[("Retry-After", "0")]),
+        stream(event("b", id="2"), DONE),
+    )
+    seen = Recorder()
+    out = yield Call(
+        env.server.url("/feed"),
+        headers={"Authorization": "Bearer s3cret"},
+        reconnect=Reconnect(delay=0.01, jitter=0),
+        hooks=seen.hooks(),
+    )
+    out.ok()
+    assert out.items == [sse("a", id="1"), sse("b", id="2")]
+    assert out.reconnects == 2
+    sent = seen.of("request_sent")
+    assert [request.attempt for request in sent] == [0, 1, 2]
+    assert all(request.url == env.server.url("/feed") for request in sent)
+    assert ("Authorization", "[redacted]") in sent[0].headers
+    assert "s3cret" not in repr(seen.calls)
+    assert ("Last-Event-ID", "1") in sent[1].headers
+    assert [response.status_code for response in seen.of("response_received")] == [200, 503, 200]
+    reconnects = seen.of("reconnect_scheduled")
+    assert [(r.reason, r.attempt) for r in reconnects] == [("stream ended", 1), ("status 503", 2)]
+    assert reconnects[0].error is None
+    assert isinstance(reconnects[1].error, sseio.ResponseError)
+    [ended] = seen.of("stream_ended")
+    assert (ended.events, ended.reconnects, ended.done, ended.error) == (2, 2, True, None)
+    assert ended.bytes == len(event("a", id="1") + event("b", id="2") + DONE)
+    assert ended.duration > 0
+    assert seen.calls[-1][0] == "stream_ended"  # the last word, once
+
+
+@scenario()
+def giving_up_is_reported_with_its_error(env: Env) -> Steps:
+    env.server.script(silent(), silent())
+    seen = Recorder()
+    out = yield Call(
+        env.server.url(),
+        timeout=sseio.Timeout(connect=3.0, read=0.2, write=3.0),
+        reconnect=Reconnect(delay=0.01, jitter=0, max_attempts=1),
+        hooks=seen.hooks(),
+    )
+    error = out.raised(sseio.ReadTimeout)
+    [reconnect] = seen.of("reconnect_scheduled")
+    assert (reconnect.reason, reconnect.attempt) == ("read timeout", 1)
+    [ended] = seen.of("stream_ended")
+    assert ended.error is error
+    assert (ended.events, ended.reconnects, ended.done) == (0, 1, False)
+
+
+class StopAtFirstFailure(Exception):
+    pass
+
+
+@scenario()
+def a_hook_that_raises_ends_the_stream_and_keeps_its_state(env: Env) -> Steps:
+    env.server.script(stream(b"retry: 40\n" + event("a", id="7"), framing="close"))
+
+    def refuse(scheduled: sseio.ReconnectScheduled) -> None:
+        raise StopAtFirstFailure(scheduled.reason)
+
+    out = yield Call(
+        env.server.url(),
+        reconnect=Reconnect(delay=0.01, jitter=0),
+        hooks=sseio.Hooks(reconnect_scheduled=refuse),
+    )
+    assert isinstance(out.error, StopAtFirstFailure)
+    assert str(out.error) == "stream ended"
+    assert out.items == [sse("a", id="7", retry=40)]
+    assert (out.last_event_id, out.retry) == ("7", 40)
+    assert len(env.server.connections) == 1
+
+
+@scenario()
+def retry_argument_is_the_first_reconnection_time(env: Env) -> Steps:
+    env.server.script(stream(event("a", id="1"), framing="close"), stream(event("b"), DONE))
+    out = yield Call(env.server.url(), retry=300, reconnect=Reconnect(delay=0.01, jitter=0))
+    out.ok()
+    assert out.items == [sse("a", id="1"), sse("b", id="1")]
+    assert out.retry == 300
+    first, second = env.server.connections
+    assert first.closed_at is not None
+    assert second.opened_at - first.closed_at > 0.29
+    for wrong in (-1, True, 2.5, "300"):
+        out = yield Call(env.server.url(), retry=wrong)
+        assert "retry must be a non-negative int" in str(out.raised(sseio.UsageError))
+
+
+@scenario()
+def reconnects_are_logged_and_credentials_are_not(env: Env) -> Steps:
+    env.server.script(stream(event("a"), framing="close"), stream(event("b"), DONE))
+    lines: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = lines.append  # type: ignore[method-assign]
+    logger = logging.getLogger("sseio")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        out = yield Call(
+            env.server.url("/x"),
+            headers={"Authorization": "Bearer s3cret", "Cookie": "id=s3cret"},
+            reconnect=Reconnect(delay=0.01, jitter=0),
+        )
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    out.ok()
+    text = [(record.name, record.levelname, record.getMessage()) for record in lines]
+    assert all(name == "sseio.client" for name, _, _ in text)
+    assert not any("s3cret" in message for _, _, message in text)
+    infos = [message for _, level, message in text if level == "INFO"]
+    assert infos == [f"reconnecting to {env.server.url('/x')} in 0.01s (attempt 1, stream ended)"]
+    debug = [message for _, level, message in text if level == "DEBUG"]
+    assert sum(message.startswith("connecting to 127.0.0.1") for message in debug) == 2
+    assert sum(message.startswith("sent GET") for message in debug) == 2
+    assert sum("answered 200 OK" in message for message in debug) == 2

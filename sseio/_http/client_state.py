@@ -23,9 +23,16 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urljoin
 
 from .._core.decoder import SSEDecoder
-from .._core.errors import EventTimeout, LimitExceeded, ResponseError
+from .._core.errors import EventTimeout, LimitExceeded, ResponseError, UsageError
 from .._core.events import Comment, Done, ServerSentEvent
 from .exchange import Response
+from .observe import (
+    Hooks,
+    ReconnectScheduled,
+    StreamEnded,
+    reconnect_reason,
+    redacted_url,
+)
 from .reconnect import DEFAULT_TIMEOUT, Reconnect, ReconnectState, Timeout
 from .redirects import DEFAULT_MAX_REDIRECTS
 from .request import Request, header_safe, prepare_request
@@ -49,6 +56,11 @@ class Settings:
     ssl_context: Any = None
     verify: bool = True
     max_redirects: int = DEFAULT_MAX_REDIRECTS
+    hooks: Hooks | None = None
+
+    def __post_init__(self) -> None:
+        if self.hooks is not None and not isinstance(self.hooks, Hooks):
+            raise UsageError(f"hooks must be a sseio.Hooks, got {self.hooks!r}")
 
     def state_for(
         self,
@@ -64,6 +76,7 @@ class Settings:
         done_sentinel: str | None,
         max_line_size: int,
         max_event_size: int,
+        retry: int | None = None,
     ) -> SourceState:
         """The state for one stream: the call's arguments (validated) over the defaults."""
         request = prepare_request(
@@ -78,6 +91,7 @@ class Settings:
             request,
             reconnect=reconnect or self.reconnect or Reconnect(),
             last_event_id=last_event_id,
+            retry=retry,
             decoder_options={
                 "comments": comments,
                 "done_sentinel": done_sentinel,
@@ -97,11 +111,18 @@ class SourceState:
         reconnect: Reconnect,
         last_event_id: str,
         decoder_options: dict[str, Any],
+        retry: int | None = None,
         rng: random.Random | None = None,
     ) -> None:
+        if retry is not None and (type(retry) is not int or retry < 0):
+            raise UsageError(f"retry must be a non-negative int of milliseconds, got {retry!r}")
         self.request = request
         self.last_event_id = last_event_id
-        self.retry: int | None = None
+        self.retry: int | None = retry
+        self.events = 0  # events handed to the consumer, over every connection
+        self.received = 0  # body bytes received (the adapter adds each read)
+        self.reconnects = 0  # connections made after the first
+        self.started_at: float | None = None  # when the first connection was tried
         self.done = False
         self.events_arrived = False  # set by feed(); the adapter resets it to time events
         self.progressed = False  # an event was handed out on this connection
@@ -159,6 +180,7 @@ class SourceState:
             if isinstance(item, ServerSentEvent):
                 self.last_event_id = item.id
                 self.progressed = True
+                self.events += 1
             elif isinstance(item, Done):
                 self.done = True
                 return
@@ -182,15 +204,21 @@ class SourceState:
         """
         return self.streamed and isinstance(error, ResponseError) and error.status_code == 204
 
-    def decide(self, error: BaseException | None, *, now: float, wall_clock: float) -> float | None:
-        """After the stream ended (``error`` None) or failed: seconds to wait, or ``None``."""
+    def dropped(self) -> bool:
+        """The connection is gone: forget it.  Returns whether it had opened a stream."""
         started = self.response is not None
-        progressed, self.progressed = self.progressed, False
         self._decoder = None
         self.response = None
+        return started
+
+    def decide(self, error: BaseException | None, *, now: float, wall_clock: float) -> float | None:
+        """After the stream ended (``error`` None) or failed: seconds to wait, or ``None``.
+        A wait counts as one more reconnect."""
+        started = self.dropped()
+        progressed, self.progressed = self.progressed, False
         if self.done:
             return None
-        return self.policy.decide(
+        delay = self.policy.decide(
             error,
             now=now,
             wall_clock=wall_clock,
@@ -198,6 +226,42 @@ class SourceState:
             has_body=bool(self.request.body),
             response_started=started,
             progressed=progressed,
+        )
+        if delay is not None:
+            self.reconnects += 1
+        return delay
+
+    def restarted(self) -> None:
+        """The caller asked for a new connection now (``restart()``): one more
+        reconnect, no failure counted, ``last_event_id`` and ``retry`` kept."""
+        self.dropped()
+        self.progressed = False
+        self.reconnects += 1
+
+    def reconnect_scheduled(
+        self, error: BaseException | None, delay: float, reason: str | None = None
+    ) -> ReconnectScheduled:
+        """The hook value for the reconnect just scheduled (``reason`` overrides the
+        one read from ``error``)."""
+        return ReconnectScheduled(
+            redacted_url(self.request.url),
+            reason or reconnect_reason(error),
+            self.reconnects,
+            delay,
+            error,
+        )
+
+    def ended(self, now: float, error: BaseException | None) -> StreamEnded:
+        """The hook value for the end of the source."""
+        started = self.started_at if self.started_at is not None else now
+        return StreamEnded(
+            redacted_url(self.request.url),
+            self.events,
+            self.received,
+            self.reconnects,
+            now - started,
+            self.done,
+            error,
         )
 
 

@@ -116,7 +116,7 @@ def prepare_request(
 ) -> Request:
     """Validate the caller's arguments and build the request to send.
 
-    Sets ``Host``, ``Accept: text/event-stream``, ``Cache-Control: no-store``,
+    Sets ``Host``, ``Accept: text/event-stream``, ``Cache-Control: no-cache``,
     ``Accept-Encoding``, a ``User-Agent`` and, for a body, ``Content-Type`` and
     ``Content-Length``, unless the caller gave them; ``Last-Event-ID`` only
     when ``last_event_id`` is non-empty.
@@ -145,7 +145,7 @@ def prepare_request(
     defaults = [
         ("Host", host_header(scheme, host, port)),
         ("Accept", "text/event-stream"),
-        ("Cache-Control", "no-store"),
+        ("Cache-Control", "no-cache"),
         ("Accept-Encoding", "gzip, deflate"),
         ("User-Agent", USER_AGENT),
     ]

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
+from inspect import isawaitable
 from types import AsyncGeneratorType
 from typing import Any, TypeAlias, cast
 
@@ -37,6 +38,7 @@ from .._core.errors import (
 __all__ = [
     "READ_SIZE",
     "Stream",
+    "call_hook",
     "close",
     "dial",
     "interrupt",
@@ -119,3 +121,10 @@ def wall_clock() -> float:
 def running(generator: AsyncGenerator[Any, None]) -> bool:
     """Whether ``generator`` is executing right now (another task is inside it)."""
     return cast(AsyncGeneratorType[Any, Any], generator).ag_running
+
+
+async def call_hook(hook: Callable[[Any], Any], value: Any) -> None:
+    """Call a user's hook with ``value``; await what it returns if it is awaitable."""
+    result = hook(value)
+    if isawaitable(result):
+        await result

@@ -15,7 +15,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from contextlib import suppress
 from inspect import GEN_RUNNING, getgeneratorstate
 from typing import Any, TypeAlias
@@ -32,6 +32,7 @@ from .._core.errors import (
 __all__ = [
     "READ_SIZE",
     "Stream",
+    "call_hook",
     "close",
     "dial",
     "interrupt",
@@ -114,3 +115,8 @@ def wall_clock() -> float:
 def running(generator: Generator[Any, None, None]) -> bool:
     """Whether ``generator`` is executing right now (another thread is inside it)."""
     return getgeneratorstate(generator) == GEN_RUNNING
+
+
+def call_hook(hook: Callable[[Any], Any], value: Any) -> None:
+    """Call a user's hook with ``value``."""
+    hook(value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
+from logging import DEBUG, INFO, WARNING, getLogger
 from typing import Any
 
 from .._core.errors import EventTimeout, ReadTimeout, SSEError
@@ -31,6 +32,13 @@ from .._http.exchange import (
     check_response,
     error_from_response,
 )
+from .._http.observe import (
+    Hooks,
+    RequestSent,
+    ResponseReceived,
+    redacted_headers,
+    redacted_url,
+)
 from .._http.reconnect import DEFAULT_TIMEOUT, Reconnect, Timeout
 from .._http.redirects import DEFAULT_MAX_REDIRECTS, redirect
 from .._http.request import Request
@@ -38,6 +46,8 @@ from . import socket_backend as backend
 from .tls import ssl_context as make_ssl_context
 
 __all__ = ["Client", "EventSource", "connect_sse"]
+
+_log = getLogger("sseio.client")
 
 
 class EventSource:
@@ -59,6 +69,8 @@ class EventSource:
         self._pending: list[ServerSentEvent | Comment | Done] = []
         self._last_event_at = 0.0
         self._closed = False
+        self._restart = False  # restart() asked for a new connection
+        self._ended = False  # the stream_ended hook has run
         self._iterator: Generator[ServerSentEvent | Comment, None, None] | None = None
 
     @property
@@ -79,6 +91,24 @@ class EventSource:
     def done(self) -> bool:
         """Whether the stream ended with the ``[DONE]`` sentinel."""
         return self._state.done
+
+    @property
+    def reconnects(self) -> int:
+        """How many times the source connected again (after a failure, an end, a restart)."""
+        return self._state.reconnects
+
+    def restart(self) -> None:
+        """Drop the connection and connect again now, keeping ``last_event_id`` and
+        ``retry``; the iterating code sees no error, only the events that follow.
+
+        Safe to call from another task or thread while one iterates (the pending
+        read is interrupted); called during a reconnect wait, the new connection
+        follows the wait.  A restart counts as a reconnect, not as a failure.
+        """
+        self._restart = True
+        iterator, stream = self._iterator, self._stream
+        if iterator is not None and backend.running(iterator) and stream is not None:
+            backend.interrupt(stream)
 
     def __enter__(self) -> EventSource:
         return self
@@ -103,6 +133,7 @@ class EventSource:
         if iterator is not None:
             iterator.close()
         self._drop()
+        self._finish(None)
 
     def __iter__(self) -> Iterator[ServerSentEvent | Comment]:
         # Kept so that close() can finish it: a loop left with ``break`` leaves it open.
@@ -115,6 +146,7 @@ class EventSource:
             if self._stream is None:
                 self.open()
                 if self._closed:
+                    self._finish(None)
                     return
             error: SSEError | None = None
             try:
@@ -125,11 +157,14 @@ class EventSource:
                     if state.done or self._closed:
                         self._drain()
                         self._drop()
+                        self._finish(None)
                         return
                     exchange = self._exchange
-                    if exchange is None or exchange.ended:
+                    if exchange is None or exchange.ended or self._restart:
                         break
-                    self._pending = state.feed(exchange.receive(self._read()))
+                    body = exchange.receive(self._read())
+                    state.received += len(body)
+                    self._pending = state.feed(body)
                     if state.events_arrived:
                         state.events_arrived = False
                         self._last_event_at = backend.now()
@@ -137,12 +172,21 @@ class EventSource:
                 error = exc
             self._drop()
             if self._closed:
-                return  # closed from another task or thread while reading: not a failure
+                # Closed from another task or thread while reading: not a failure.
+                self._finish(None)
+                return
+            if self._restart:
+                self._restart = False
+                state.restarted()
+                self._reconnecting(None, 0.0, "restart")
+                continue
             delay = state.decide(error, now=backend.now(), wall_clock=backend.wall_clock())
             if delay is None or self._closed:
+                self._finish(error)
                 if error is not None:
                     raise error
                 return
+            self._reconnecting(error, delay)
             backend.sleep(delay)
 
     def _take_pending(self) -> list[ServerSentEvent | Comment | Done]:
@@ -151,18 +195,61 @@ class EventSource:
 
     def open(self) -> None:
         """Connect (following redirects), retrying as the policy allows; raises on failure."""
+        state = self._state
+        if state.started_at is None:
+            state.started_at = backend.now()
         while True:
             try:
                 self._connect()
                 return
             except SSEError as exc:
-                if self._state.stopped_by_server(exc):
+                if state.stopped_by_server(exc):
                     self._closed = True
                     return
-                delay = self._state.decide(exc, now=backend.now(), wall_clock=backend.wall_clock())
+                delay = state.decide(exc, now=backend.now(), wall_clock=backend.wall_clock())
                 if delay is None:
+                    self._finish(exc)
                     raise
+                self._reconnecting(exc, delay)
                 backend.sleep(delay)
+
+    def _reconnecting(
+        self, error: SSEError | None, delay: float, reason: str | None = None
+    ) -> None:
+        """Tell the log and the hook that a reconnect is scheduled."""
+        hook = self._settings.hooks.reconnect_scheduled if self._settings.hooks else None
+        if hook is None and not _log.isEnabledFor(INFO):
+            return
+        scheduled = self._state.reconnect_scheduled(error, delay, reason)
+        _log.info(
+            "reconnecting to %s in %.2fs (attempt %d, %s)",
+            scheduled.url,
+            delay,
+            scheduled.attempt,
+            scheduled.reason,
+        )
+        if hook is not None:
+            backend.call_hook(hook, scheduled)
+
+    def _finish(self, error: SSEError | None) -> None:
+        """The source is finished: log a give-up, call the ``stream_ended`` hook once."""
+        if self._ended:
+            return
+        self._ended = True
+        state = self._state
+        if error is not None:
+            # A source told never to reconnect (a chat request, which retries
+            # itself) only ends; one that ran out of attempts gives up.
+            _log.log(
+                WARNING if state.policy.policy.max_attempts != 0 else DEBUG,
+                "giving up on %s after %d reconnects: %s",
+                redacted_url(state.request.url),
+                state.reconnects,
+                error,
+            )
+        hook = self._settings.hooks.stream_ended if self._settings.hooks else None
+        if hook is not None:
+            backend.call_hook(hook, state.ended(backend.now(), error))
 
     def _connect(self) -> None:
         request = self._state.next_request()
@@ -184,8 +271,10 @@ class EventSource:
             backend.close(stream)
             request, hops = follow, hops + 1
         self._stream, self._exchange = stream, exchange
+        self._restart = False  # a new connection is what a restart asks for
         self._state.opened(response, backend.now())
         self._last_event_at = backend.now()
+        self._state.received += len(body)
         self._pending = self._state.feed(body) if body else []
         self._state.events_arrived = False
 
@@ -198,9 +287,11 @@ class EventSource:
             try:
                 exchange = Exchange(request)
                 backend.send(stream, exchange.request_bytes(), self._timeout.write)
+                self._sent(request)
                 body = b""
                 while exchange.response is None:
                     body += exchange.receive(backend.receive(stream, self._timeout.read))
+                self._received(request, exchange.response)
                 return stream, exchange, body
             except SSEError:
                 backend.close(stream)
@@ -210,7 +301,38 @@ class EventSource:
                 backend.close(stream)
                 raise
 
+    def _sent(self, request: Request) -> None:
+        hook = self._settings.hooks.request_sent if self._settings.hooks else None
+        if hook is None and not _log.isEnabledFor(DEBUG):
+            return
+        sent = RequestSent(
+            request.method,
+            redacted_url(request.url),
+            redacted_headers(request.headers),
+            self._state.reconnects,
+        )
+        if _log.isEnabledFor(DEBUG):
+            shown = "; ".join(f"{name}: {value}" for name, value in sent.headers)
+            _log.debug("sent %s %s (%s)", sent.method, sent.url, shown)
+        if hook is not None:
+            backend.call_hook(hook, sent)
+
+    def _received(self, request: Request, response: Response) -> None:
+        hook = self._settings.hooks.response_received if self._settings.hooks else None
+        if hook is None and not _log.isEnabledFor(DEBUG):
+            return
+        received = ResponseReceived(
+            redacted_url(request.url),
+            response.status_code,
+            response.reason,
+            redacted_headers(response.headers),
+        )
+        _log.debug("%s answered %d %s", received.url, received.status_code, received.reason)
+        if hook is not None:
+            backend.call_hook(hook, received)
+
     def _dial(self, request: Request) -> backend.Stream:
+        _log.debug("connecting to %s:%d", request.host, request.port)
         tls = None
         if request.scheme == "https":
             tls = make_ssl_context(self._settings.ssl_context, self._settings.verify)
@@ -281,6 +403,7 @@ class Client:
         verify: bool = True,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
         max_idle_per_origin: int = 8,
+        hooks: Hooks | None = None,
     ) -> None:
         self.settings = Settings(
             base_url,
@@ -290,6 +413,7 @@ class Client:
             ssl_context,
             verify,
             max_redirects,
+            hooks,
         )
         self._pool: IdlePool[backend.Stream] | None = (
             IdlePool(max_idle_per_origin) if max_idle_per_origin > 0 else None
@@ -307,12 +431,16 @@ class Client:
         timeout: Timeout | None = None,
         reconnect: Reconnect | None = None,
         last_event_id: str = "",
+        retry: int | None = None,
         comments: bool = False,
         done_sentinel: str | None = "[DONE]",
         max_line_size: int = DEFAULT_MAX_LINE_SIZE,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     ) -> Iterator[EventSource]:
-        """Open a stream; yields the source once the server answered 200 with an event stream."""
+        """Open a stream; yields the source once the server answered 200 with an event stream.
+
+        ``last_event_id`` and ``retry`` (milliseconds) start the stream where an
+        earlier source left off, as if the server had sent them."""
         state = self.settings.state_for(
             method,
             url,
@@ -321,6 +449,7 @@ class Client:
             content=content,
             reconnect=reconnect,
             last_event_id=last_event_id,
+            retry=retry,
             comments=comments,
             done_sentinel=done_sentinel,
             max_line_size=max_line_size,
@@ -366,11 +495,13 @@ def connect_sse(
     ssl_context: ssl.SSLContext | None = None,
     verify: bool = True,
     last_event_id: str = "",
+    retry: int | None = None,
     comments: bool = False,
     done_sentinel: str | None = "[DONE]",
     max_redirects: int = DEFAULT_MAX_REDIRECTS,
     max_line_size: int = DEFAULT_MAX_LINE_SIZE,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    hooks: Hooks | None = None,
 ) -> Iterator[EventSource]:
     """Open an event stream; yields the ``EventSource`` once the server answered
     200 with ``text/event-stream``.
@@ -379,8 +510,10 @@ def connect_sse(
     connection failure a ``TransportError``.  ``reconnect`` (a ``Reconnect``
     policy; default: reconnect like an EventSource, up to 10 attempts in a row)
     also covers the first connection.  ``max_line_size`` and ``max_event_size``
-    limit the decoder.  One connection, closed at the end: use ``Client``
-    to keep connections alive between streams.
+    limit the decoder; ``retry`` is the reconnection time (ms) to start with, as
+    a server's ``retry:`` would set it; ``hooks`` (a ``Hooks``) are called on
+    each request, response, reconnect and at the end.  One connection, closed
+    at the end: use ``Client`` to keep connections alive between streams.
     """
     client = Client(
         timeout=timeout,
@@ -389,6 +522,7 @@ def connect_sse(
         verify=verify,
         max_redirects=max_redirects,
         max_idle_per_origin=0,
+        hooks=hooks,
     )
     with client.stream(
         method,
@@ -397,6 +531,7 @@ def connect_sse(
         json=json,
         content=content,
         last_event_id=last_event_id,
+        retry=retry,
         comments=comments,
         done_sentinel=done_sentinel,
         max_line_size=max_line_size,

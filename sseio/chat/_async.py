@@ -13,21 +13,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
+from logging import INFO, getLogger
 from typing import Any
 
 from .._core.errors import SSEError
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
 from .._http.exchange import Response
+from .._http.observe import Hooks, RetryScheduled, redacted_url
 from .._http.reconnect import NO_RECONNECT, Timeout
 from .._io import anyio_backend as backend
 from .._io.async_client import AsyncClient, AsyncEventSource
 from .._io.tls import SSLContext
-from ._call import CHAT_TIMEOUT, ChatCall, ChatSettings
+from ._call import CHAT_TIMEOUT, ChatCall, ChatSettings, retry_reason
 from ._retry import ChatRetry
 from ._think import DEFAULT_TAGS
 from ._types import ChatChunk, ChatCompletion
 
 __all__ = ["AsyncChatClient", "AsyncChatStream"]
+
+_log = getLogger("sseio.chat")
 
 
 class AsyncChatStream:
@@ -49,8 +53,11 @@ class AsyncChatStream:
         timeout: Timeout,
         call: ChatCall,
         max_event_size: int,
+        hooks: Hooks | None = None,
     ) -> None:
         self._http = http
+        self._hooks = hooks
+        self._shown_url = redacted_url(url)
         self._url = url
         self.body = body
         self._headers = headers
@@ -139,8 +146,34 @@ class AsyncChatStream:
                 error = call.classify(exc, backend.wall_clock())
                 delay = call.decide(error, now=backend.now(), wall_clock=backend.wall_clock())
                 if delay is None:
-                    raise call.give_up(error)  # noqa: B904 (the original is its cause or context)
+                    given_up = call.give_up(error)
+                    _log.warning(
+                        "giving up on %s after %d retries: %s",
+                        self._shown_url,
+                        call.retries,
+                        given_up,
+                    )
+                    raise given_up  # noqa: B904 (the original is its cause or context)
+                await self._retrying(error, delay)
                 await backend.sleep(delay)
+
+    async def _retrying(self, error: SSEError, delay: float) -> None:
+        """Tell the log and the hook that the request will be sent again."""
+        hook = self._hooks.retry_scheduled if self._hooks else None
+        if hook is None and not _log.isEnabledFor(INFO):
+            return
+        scheduled = RetryScheduled(
+            self._shown_url, retry_reason(error), self._call.retries, delay, error
+        )
+        _log.info(
+            "retrying %s in %.2fs (attempt %d, %s)",
+            scheduled.url,
+            delay,
+            scheduled.attempt,
+            scheduled.reason,
+        )
+        if hook is not None:
+            await backend.call_hook(hook, scheduled)
 
 
 class AsyncChatClient:
@@ -166,6 +199,7 @@ class AsyncChatClient:
         ssl_context: SSLContext | None = None,
         verify: bool = True,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        hooks: Hooks | None = None,
     ) -> None:
         self.settings = ChatSettings.create(
             base_url=base_url,
@@ -178,7 +212,10 @@ class AsyncChatClient:
             environ=os.environ,
         )
         self._max_event_size = max_event_size
-        self._http = AsyncClient(timeout=timeout, ssl_context=ssl_context, verify=verify)
+        self._hooks = hooks
+        self._http = AsyncClient(
+            timeout=timeout, ssl_context=ssl_context, verify=verify, hooks=hooks
+        )
 
     def stream(
         self,
@@ -217,6 +254,7 @@ class AsyncChatClient:
             timeout or self.settings.timeout,
             call,
             self._max_event_size,
+            self._hooks,
         )
 
     async def aclose(self) -> None:

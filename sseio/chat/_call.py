@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 from .._core.errors import ResponseError, SSEError, UsageError
 from .._core.events import Comment, ServerSentEvent
 from .._http.client_state import merge_headers
+from .._http.observe import reconnect_reason
 from .._http.reconnect import Timeout
 from ._accumulator import ChatAccumulator
 from ._errors import APIError, APIStatusError, InvalidChunk, StreamTruncated
@@ -38,6 +39,7 @@ __all__ = [
     "chat_request",
     "resolve_api_key",
     "resolve_base_url",
+    "retry_reason",
 ]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -373,3 +375,14 @@ class ChatSettings:
             think_tags=self.think_tags,
         )
         return url, body, merge_headers(self.headers, extra_headers), call
+
+
+def retry_reason(error: SSEError) -> str:
+    """Why a chat request is sent again, in a few lowercase words (for logs and hooks)."""
+    if isinstance(error, APIStatusError):
+        return f"status {error.status_code}"
+    if isinstance(error, APIError):
+        return f"api error {error.code or error.type or ''}".rstrip()
+    if isinstance(error, StreamTruncated):
+        return "stream ended early"
+    return reconnect_reason(error)

@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterator, Iterable, Mapping
+from logging import INFO, getLogger
 from typing import Any
 
 from .._core.errors import SSEError
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
 from .._http.exchange import Response
+from .._http.observe import Hooks, RetryScheduled, redacted_url
 from .._http.reconnect import NO_RECONNECT, Timeout
 from .._io import socket_backend as backend
 from .._io.sync_client import Client, EventSource
 from .._io.tls import SSLContext
-from ._call import CHAT_TIMEOUT, ChatCall, ChatSettings
+from ._call import CHAT_TIMEOUT, ChatCall, ChatSettings, retry_reason
 from ._retry import ChatRetry
 from ._think import DEFAULT_TAGS
 from ._types import ChatChunk, ChatCompletion
 
 __all__ = ["ChatClient", "ChatStream"]
+
+_log = getLogger("sseio.chat")
 
 
 class ChatStream:
@@ -45,8 +49,11 @@ class ChatStream:
         timeout: Timeout,
         call: ChatCall,
         max_event_size: int,
+        hooks: Hooks | None = None,
     ) -> None:
         self._http = http
+        self._hooks = hooks
+        self._shown_url = redacted_url(url)
         self._url = url
         self.body = body
         self._headers = headers
@@ -135,8 +142,34 @@ class ChatStream:
                 error = call.classify(exc, backend.wall_clock())
                 delay = call.decide(error, now=backend.now(), wall_clock=backend.wall_clock())
                 if delay is None:
-                    raise call.give_up(error)  # noqa: B904 (the original is its cause or context)
+                    given_up = call.give_up(error)
+                    _log.warning(
+                        "giving up on %s after %d retries: %s",
+                        self._shown_url,
+                        call.retries,
+                        given_up,
+                    )
+                    raise given_up  # noqa: B904 (the original is its cause or context)
+                self._retrying(error, delay)
                 backend.sleep(delay)
+
+    def _retrying(self, error: SSEError, delay: float) -> None:
+        """Tell the log and the hook that the request will be sent again."""
+        hook = self._hooks.retry_scheduled if self._hooks else None
+        if hook is None and not _log.isEnabledFor(INFO):
+            return
+        scheduled = RetryScheduled(
+            self._shown_url, retry_reason(error), self._call.retries, delay, error
+        )
+        _log.info(
+            "retrying %s in %.2fs (attempt %d, %s)",
+            scheduled.url,
+            delay,
+            scheduled.attempt,
+            scheduled.reason,
+        )
+        if hook is not None:
+            backend.call_hook(hook, scheduled)
 
 
 class ChatClient:
@@ -162,6 +195,7 @@ class ChatClient:
         ssl_context: SSLContext | None = None,
         verify: bool = True,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        hooks: Hooks | None = None,
     ) -> None:
         self.settings = ChatSettings.create(
             base_url=base_url,
@@ -174,7 +208,10 @@ class ChatClient:
             environ=os.environ,
         )
         self._max_event_size = max_event_size
-        self._http = Client(timeout=timeout, ssl_context=ssl_context, verify=verify)
+        self._hooks = hooks
+        self._http = Client(
+            timeout=timeout, ssl_context=ssl_context, verify=verify, hooks=hooks
+        )
 
     def stream(
         self,
@@ -213,6 +250,7 @@ class ChatClient:
             timeout or self.settings.timeout,
             call,
             self._max_event_size,
+            self._hooks,
         )
 
     def close(self) -> None:

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 from .._core.decoder import SSEDecoder
@@ -48,6 +50,14 @@ def _parser() -> argparse.ArgumentParser:
         prog="sseio", description="Server-Sent Events tools: decode, inspect and test streams."
     )
     parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log connects, reconnects and retries to stderr (-vv: also each request and "
+        "response head, credentials redacted)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     decode = commands.add_parser(
@@ -185,12 +195,33 @@ def _events(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _log_to_stderr(verbosity: int) -> Iterator[None]:
+    """While a command runs, show sseio's log lines (loggers under ``sseio``) on
+    standard error: reconnects and retries with ``-v``, every head with ``-vv``."""
+    if not verbosity:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("sseio: %(message)s"))
+    logger = logging.getLogger("sseio")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbosity == 1 else logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        status: int = args.run(args)
+        with _log_to_stderr(args.verbose):
+            status: int = args.run(args)
     except UsageError as exc:
         print(f"sseio: error: {exc}", file=sys.stderr)
         return 2

@@ -10,6 +10,8 @@ recorded requests), so each test states the whole outcome.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,7 +60,7 @@ class Outcome:
 def _client_options(options: dict[str, Any]) -> dict[str, Any]:
     return {
         name: options.pop(name)
-        for name in ("api_key", "retry", "timeout", "split_think", "headers")
+        for name in ("api_key", "retry", "timeout", "split_think", "headers", "hooks")
         if name in options
     }
 
@@ -297,6 +299,45 @@ def test_transient_status_is_retried_then_succeeds(chat: Driver, status: str) ->
     assert outcome.final is not None
     assert outcome.final.content == outcome.expected().answer
     assert outcome.content() == outcome.expected().answer  # nothing shown twice
+
+
+def test_retries_are_reported_to_hooks_and_the_log(
+    chat: Driver, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[tuple[str, Any]] = []
+
+    def keep(name: str) -> Any:
+        return lambda value: calls.append((name, value))
+
+    hooks = sseio.Hooks(
+        request_sent=keep("request_sent"),
+        retry_scheduled=keep("retry_scheduled"),
+        stream_ended=keep("stream_ended"),
+    )
+    with caplog.at_level(logging.INFO, logger="sseio"):
+        outcome = chat(hooks=hooks, **fault("503; times=1; retry_after=0"))
+    assert outcome.error is None
+    assert [name for name, _ in calls] == [
+        "request_sent",
+        "stream_ended",  # the first request's source, ended by its 503
+        "retry_scheduled",
+        "request_sent",
+        "stream_ended",
+    ]
+    retry = calls[2][1]
+    assert (retry.reason, retry.attempt) == ("status 503", 1)
+    assert isinstance(retry.error, sseio.chat.APIStatusError)
+    assert ("Authorization", "[redacted]") in calls[0][1].headers
+    chat_lines = [r.getMessage() for r in caplog.records if r.name == "sseio.chat"]
+    assert len(chat_lines) == 1
+    assert re.fullmatch(
+        r"retrying http://127\.0\.0\.1:\d+/v1/chat/completions in \d\.\d\ds"
+        r" \(attempt 1, status 503\)",
+        chat_lines[0],
+    )
+    # Each attempt's own source never reconnects: its end is no warning.
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "k" not in {r.getMessage() for r in caplog.records}  # the API key is never shown
 
 
 def test_rate_limit_that_persists_is_raised_with_its_details(chat: Driver) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -343,3 +345,38 @@ def test_events_bad_header_is_an_error(capsysbinary: pytest.CaptureFixture[bytes
     status, _, err = run(["events", "http://127.0.0.1:9/", "-H", "novalue"], capsysbinary)
     assert status == 2
     assert "Name: value" in err
+
+
+def test_verbose_logs_each_head_without_credentials(
+    stream_server: _OneShotServer, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    url = f"http://127.0.0.1:{stream_server.port}/feed"
+    argv = ["-vv", "events", url, "-H", "Authorization: Bearer s3cret"]
+    status, out, err = run(argv, capsysbinary)
+    assert status == 0
+    assert out.startswith("event: note\n")
+    lines = err.splitlines()
+    assert lines[0] == f"sseio: connecting to 127.0.0.1:{stream_server.port}"
+    assert lines[1].startswith(f"sseio: sent GET {url} (Host: 127.0.0.1:")
+    assert "Authorization: [redacted]" in lines[1]
+    assert "s3cret" not in err
+    assert lines[2] == f"sseio: {url} answered 200 OK"
+    # The handler is gone after the command: nothing leaks into the next one.
+    assert not logging.getLogger("sseio").handlers
+
+
+def test_verbose_shows_a_stream_given_up(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, not listening: refused
+        url = f"http://127.0.0.1:{port}/"
+        quiet = run(["-v", "events", url, "--no-reconnect"], capsysbinary)
+        loud = run(["-vv", "events", url, "--no-reconnect"], capsysbinary)
+    # Told never to reconnect, the source only ends: no warning; the error is the message.
+    assert quiet[0] == 1
+    [line] = quiet[2].splitlines()
+    assert line.startswith(f"sseio: error: cannot connect to 127.0.0.1:{port}: ")
+    assert loud[0] == 1
+    assert f"sseio: giving up on {url} after 0 reconnects: cannot connect" in loud[2]

@@ -132,7 +132,7 @@ def test_defaults_for_a_get() -> None:
     assert request.origin == ("http", "example.com", 80)
     assert header(request, "Host") == "example.com"
     assert header(request, "Accept") == "text/event-stream"
-    assert header(request, "Cache-Control") == "no-store"
+    assert header(request, "Cache-Control") == "no-cache"
     assert header(request, "User-Agent") == USER_AGENT
     assert f"sseio/{sseio.__version__}" == USER_AGENT
     encodings = {e.strip() for e in (header(request, "Accept-Encoding") or "").split(",")}
@@ -256,7 +256,7 @@ def test_caller_headers_replace_the_defaults(headers: object) -> None:
     assert header(request, "User-Agent") == "me/1"
     assert header(request, "Content-Type") == "text/x"
     # Defaults the caller did not touch are still there.
-    assert header(request, "Cache-Control") == "no-store"
+    assert header(request, "Cache-Control") == "no-cache"
     assert header(request, "Content-Length") == "7"
 
 
@@ -392,7 +392,7 @@ def test_request_bytes_for_a_get() -> None:
         b"GET /v1/events?topic=a HTTP/1.1\r\n"
         b"Host: example.com:8080\r\n"
         b"Accept: text/event-stream\r\n"
-        b"Cache-Control: no-store\r\n"
+        b"Cache-Control: no-cache\r\n"
         b"Accept-Encoding: gzip, deflate\r\n"
         b"User-Agent: " + USER_AGENT.encode() + b"\r\n"
         b"Last-Event-ID: 7\r\n"
@@ -412,7 +412,7 @@ def test_request_bytes_for_a_post() -> None:
         b"POST /v1/chat/completions HTTP/1.1\r\n"
         b"Host: api.example.com\r\n"
         b"Accept: text/event-stream\r\n"
-        b"Cache-Control: no-store\r\n"
+        b"Cache-Control: no-cache\r\n"
         b"Accept-Encoding: gzip, deflate\r\n"
         b"User-Agent: " + USER_AGENT.encode() + b"\r\n"
         b"Content-Length: " + str(len(body)).encode() + b"\r\n"

@@ -126,3 +126,63 @@ async def test_aclose_from_another_task_ends_iteration_quietly() -> None:
     assert outcome == ["ended"]
     assert received
     assert not source.done
+
+
+SLOW_RECONNECT = sseio.Reconnect(delay=5.0, jitter=0)  # a restart that waited would show
+
+
+async def test_restart_from_another_task_reconnects_now_with_last_event_id(
+    async_env: Env,
+) -> None:
+    server = async_env.server
+    server.script(stream(event("a", id="1"), hold=True), stream(event("b", id="2"), DONE))
+    items = []
+    started = time.monotonic()
+    async with (
+        sseio.aconnect_sse(server.url(), timeout=QUICK, reconnect=SLOW_RECONNECT) as source,
+        anyio.create_task_group() as tasks,
+    ):
+
+        async def restart_soon() -> None:
+            await anyio.sleep(0.1)
+            await source.restart()
+
+        async for item in source:
+            items.append(item)
+            if item.data == "a":
+                tasks.start_soon(restart_soon)
+    assert items == [sse("a", id="1"), sse("b", id="2")]
+    assert (source.reconnects, source.done) == (1, True)
+    assert time.monotonic() - started < 3.0
+    assert server.requests[1].header("last-event-id") == "1"
+
+
+async def test_restart_inside_the_loop_keeps_retry_and_counts_as_a_reconnect(
+    async_env: Env,
+) -> None:
+    server = async_env.server
+    server.script(
+        stream(b"retry: 4000\n" + event("a", id="1") + event("x", id="9"), hold=True),
+        stream(event("b", id="2"), DONE),
+    )
+    items = []
+    seen: list[sseio.ReconnectScheduled] = []
+
+    async def keep(scheduled: sseio.ReconnectScheduled) -> None:  # an async hook is awaited
+        seen.append(scheduled)
+
+    async with sseio.aconnect_sse(
+        server.url(),
+        timeout=QUICK,
+        reconnect=SLOW_RECONNECT,
+        hooks=sseio.Hooks(reconnect_scheduled=keep),
+    ) as source:
+        async for item in source:
+            items.append(item)
+            if item.data == "a":
+                await source.restart()
+    # What had arrived with the event before the restart is still handed out.
+    assert [item.data for item in items] == ["a", "x", "b"]
+    assert (source.retry, source.last_event_id, source.reconnects) == (4000, "2", 1)
+    assert [(s.reason, s.delay, s.attempt) for s in seen] == [("restart", 0.0, 1)]
+    assert server.requests[1].header("last-event-id") == "9"

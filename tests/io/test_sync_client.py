@@ -112,3 +112,39 @@ def test_close_from_another_thread_ends_iteration_quietly() -> None:
     assert failures == []
     assert received
     assert not source.done
+
+
+SLOW_RECONNECT = sseio.Reconnect(delay=5.0, jitter=0)  # a restart that waited would show
+
+
+def test_restart_from_another_thread_reconnects_now_with_last_event_id(
+    blocking_env: Env,
+) -> None:
+    server = blocking_env.server
+    server.script(stream(event("a", id="1"), hold=True), stream(event("b", id="2"), DONE))
+    items = []
+    started = time.monotonic()
+    with sseio.connect_sse(server.url(), timeout=QUICK, reconnect=SLOW_RECONNECT) as source:
+        for item in source:
+            items.append(item)
+            if item.data == "a":
+                threading.Timer(0.1, source.restart).start()
+    assert items == [sse("a", id="1"), sse("b", id="2")]
+    assert (source.reconnects, source.done) == (1, True)
+    assert time.monotonic() - started < 3.0
+    assert server.requests[1].header("last-event-id") == "1"
+
+
+def test_restart_inside_the_loop_keeps_retry(blocking_env: Env) -> None:
+    server = blocking_env.server
+    server.script(
+        stream(b"retry: 4000\n" + event("a", id="1"), hold=True), stream(event("b", id="2"), DONE)
+    )
+    with sseio.connect_sse(server.url(), timeout=QUICK, reconnect=SLOW_RECONNECT) as source:
+        items = []
+        for item in source:
+            items.append(item)
+            if item.data == "a":
+                source.restart()
+    assert [item.data for item in items] == ["a", "b"]
+    assert (source.retry, source.reconnects) == (4000, 1)
