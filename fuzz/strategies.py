@@ -434,7 +434,7 @@ def encodable_events() -> st.SearchStrategy[dict[str, Any]]:
 
     ``data`` may hold CR, LF and CRLF (each line becomes a ``data:`` line);
     ``event`` and ``id`` are single lines, ``id`` without NUL; ``retry`` runs past
-    2**63 (where decoding saturates); ``comment`` may span lines.
+    2**63 (decoded exactly); ``comment`` may span lines.
     """
     multiline = st.text(
         st.one_of(st.sampled_from(_CHARS + "\r\n"), st.characters(codec="utf-8")), max_size=24

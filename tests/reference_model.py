@@ -16,7 +16,8 @@ Conventions shared with sseio (they are decided, the model follows them):
   leading space after the colon removed;
 - ``last_event_id`` is updated at every blank line, dispatched or not;
 - ``retry`` is the reconnection time in force, updated as soon as a valid
-  ``retry`` line is complete; values saturate at ``sseio.MAX_RETRY``.
+  ``retry`` line is complete; values are exact, saturating only above
+  ``sseio.MAX_RETRY`` (4,300 digits).
 
 Other test modules import ``reference_decode`` and ``ReferenceResult``; keep
 their interface stable.

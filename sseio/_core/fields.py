@@ -36,18 +36,27 @@ __all__ = ["DEFAULT_MAX_EVENT_SIZE", "MAX_RETRY", "EventAssembler", "FieldRules"
 DEFAULT_MAX_EVENT_SIZE = 64 * 1024 * 1024
 """64 MiB of data per event: far above any real LLM event, small enough to stop a runaway."""
 
-MAX_RETRY = 2**63 - 1
-"""``retry`` values are exact up to this many milliseconds and saturate above it."""
+MAX_RETRY_DIGITS = 4300
+"""The longest ``retry`` value, in significant digits, kept exactly (Python's own
+bound on turning decimal text into an int, so a hostile stream cannot make one
+line cost more than about a tenth of a millisecond)."""
+
+MAX_RETRY: int = 10**MAX_RETRY_DIGITS - 1
+"""``retry`` values are exact Python ints up to this many milliseconds (4,300
+nines: far beyond any wait) and saturate above it.  The stream state keeps the
+value as sent; only the wait before a reconnect is capped (``MAX_RECONNECT_WAIT``
+in ``sseio.Reconnect``'s rules)."""
 
 _KNOWN_FIELDS = frozenset((b"data", b"event", b"id", b"retry"))
 
 
 def parse_retry(digits: bytes) -> int:
-    """The value of a ``retry`` field already known to be ASCII digits, saturated at MAX_RETRY."""
+    """The value of a ``retry`` field already known to be ASCII digits (exact up to
+    ``MAX_RETRY``, saturated above it)."""
     digits = digits.lstrip(b"0")
-    if len(digits) > 19:
+    if len(digits) > MAX_RETRY_DIGITS:
         return MAX_RETRY
-    return min(int(digits or b"0"), MAX_RETRY)
+    return int(digits or b"0")
 
 
 class FieldRules:

@@ -34,6 +34,7 @@ from .dates import parse_http_date
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "MAX_RECONNECT_WAIT",
     "NO_RECONNECT",
     "Reconnect",
     "ReconnectState",
@@ -109,6 +110,12 @@ class Reconnect:
 
 NO_RECONNECT = Reconnect(max_attempts=0, on_end=False)
 """The policy of a source that never reconnects."""
+
+
+MAX_RECONNECT_WAIT = 86_400.0
+"""The longest wait before a reconnect (seconds): a server's ``retry:`` or
+``Retry-After`` asking for more is honoured only up to one day."""
+_MAX_WAIT_MS = int(MAX_RECONNECT_WAIT * 1000)
 
 
 def retry_after_seconds(value: str | None, wall_clock: float) -> float | None:
@@ -189,10 +196,12 @@ class ReconnectState:
             return None
         if policy.max_elapsed is not None and now - self._first_failure > policy.max_elapsed:
             return None
-        base = policy.delay if retry_ms is None else retry_ms / 1000
+        # The server's retry: is kept exactly; the wait it asks for is capped here,
+        # before any float conversion, so no huge value reaches a sleep.
+        base = policy.delay if retry_ms is None else min(retry_ms, _MAX_WAIT_MS) / 1000
         growth = float(policy.backoff) ** min(self.attempts - 1, 64)
         delay = min(base * growth, max(policy.max_delay, base))
         if policy.jitter:
             # Only ever longer: the reconnection time is a minimum (WHATWG).
             delay *= 1 + policy.jitter * self._rng.random()
-        return max(delay, wait_at_least)
+        return min(max(delay, wait_at_least), max(MAX_RECONNECT_WAIT, policy.max_delay))

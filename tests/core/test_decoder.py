@@ -317,10 +317,13 @@ def test_blocks_without_data_dispatch_nothing(block: bytes) -> None:
         (b"5", 5),
         (b"03", 3),
         (b"3000", 3000),
-        (b"9223372036854775807", sseio.MAX_RETRY),
-        (b"9223372036854775808", sseio.MAX_RETRY),
-        (b"99999999999999999999999999999999", sseio.MAX_RETRY),
-        (b"1" + b"0" * 10_000, sseio.MAX_RETRY),
+        (b"9223372036854775807", 2**63 - 1),
+        (b"9223372036854775808", 2**63),  # exact past 64 bits
+        (b"99999999999999999999999999999999", 10**32 - 1),
+        (b"9" * 4300, sseio.MAX_RETRY),  # the longest kept exactly
+        (b"0" * 10 + b"1" + b"0" * 4299, 10**4299),  # leading zeros do not count
+        (b"1" + b"0" * 4300, sseio.MAX_RETRY),  # past it: saturated
+        (b"1" + b"0" * 100_000, sseio.MAX_RETRY),
         (b"0" * 50 + b"42", 42),
     ],
 )

@@ -256,8 +256,8 @@ def test_id_of_an_unfinished_block_does_not_count() -> None:
         ("000", 0),
         (str(sseio.MAX_RETRY), sseio.MAX_RETRY),
         (str(sseio.MAX_RETRY - 1), sseio.MAX_RETRY - 1),
-        (str(sseio.MAX_RETRY + 1), sseio.MAX_RETRY),
-        ("9" * 30, sseio.MAX_RETRY),
+        ("1" + "0" * 4300, sseio.MAX_RETRY),  # MAX_RETRY + 1
+        ("9" * 30, 10**30 - 1),  # past 64 bits: exact
         ("0" * 40 + "12", 12),
         ("1" + "0" * 5000, sseio.MAX_RETRY),
     ],

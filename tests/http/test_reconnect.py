@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 import sseio
 from sseio._http.reconnect import (
     DEFAULT_TIMEOUT,
+    MAX_RECONNECT_WAIT,
     NO_RECONNECT,
     Reconnect,
     ReconnectState,
@@ -567,3 +568,17 @@ def test_retry_after_http_date_formats(value: str) -> None:
 def test_retry_after_date_in_the_past_is_zero() -> None:
     assert retry_after_seconds(http_date(WALL - 10), WALL) == 0.0
     assert retry_after_seconds(http_date(WALL + 10), WALL) == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize("retry_ms", [86_400_001, 2**63, 10**4000, sseio.MAX_RETRY])
+def test_a_huge_retry_is_kept_but_the_wait_is_capped(retry_ms: int) -> None:
+    # The server's value stays exact in the stream state; the wait never
+    # becomes a float overflow or a sleep no event loop accepts.
+    source = ReconnectState(Reconnect(delay=1.0, jitter=0.2))
+    got = decide(source, read_error(), retry_ms=retry_ms)
+    assert got == MAX_RECONNECT_WAIT
+
+
+def test_a_wait_below_the_cap_is_the_servers() -> None:
+    source = ReconnectState(Reconnect(delay=1.0, jitter=0))
+    assert decide(source, read_error(), retry_ms=3_600_000) == 3600.0
