@@ -27,6 +27,7 @@ from ._core.errors import (
     EventTimeout,
     LimitExceeded,
     ProtocolError,
+    ProxyError,
     ReadError,
     ReadTimeout,
     RemoteProtocolError,
@@ -52,6 +53,7 @@ from ._http.observe import (
     RetryScheduled,
     StreamEnded,
 )
+from ._http.proxy import Proxy
 from ._http.reconnect import NO_RECONNECT, Reconnect, Timeout
 from ._io.async_client import AsyncClient, AsyncEventSource, aconnect_sse
 from ._io.sync_client import Client, EventSource, connect_sse
@@ -78,6 +80,8 @@ __all__ = (
     "LimitExceeded",
     "LineDecoder",
     "ProtocolError",
+    "Proxy",
+    "ProxyError",
     "ReadError",
     "ReadTimeout",
     "Reconnect",

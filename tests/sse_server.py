@@ -936,9 +936,14 @@ def scenario(cases: dict[str, Any] | None = None) -> Callable[[Callable[..., Ste
     return register
 
 
-async def drive_async(name: str, env: Env) -> None:
-    """Run scenario ``name`` with the async client; the servers settle after each call."""
-    steps = SCENARIOS[name](env)
+def _steps(scenario: str | Scenario, env: Env) -> Steps:
+    return SCENARIOS[scenario](env) if isinstance(scenario, str) else scenario(env)
+
+
+async def drive_async(name: str | Scenario, env: Env) -> None:
+    """Run scenario ``name`` (or a scenario function) with the async client; the
+    servers settle after each call."""
+    steps = _steps(name, env)
     try:
         call = next(steps)
         while True:
@@ -952,10 +957,11 @@ async def drive_async(name: str, env: Env) -> None:
         pass
 
 
-def drive_sync(name: str, env: Env) -> None:
-    """Run scenario ``name`` with the blocking client (servers in their own thread)."""
+def drive_sync(name: str | Scenario, env: Env) -> None:
+    """Run scenario ``name`` (or a scenario function) with the blocking client
+    (servers in their own thread)."""
     assert env.portal is not None
-    steps = SCENARIOS[name](env)
+    steps = _steps(name, env)
     try:
         call = next(steps)
         while True:

@@ -29,6 +29,7 @@ __all__ = [
     "EventTimeout",
     "LimitExceeded",
     "ProtocolError",
+    "ProxyError",
     "ReadError",
     "ReadTimeout",
     "RemoteProtocolError",
@@ -134,6 +135,34 @@ class TransportError(SSEError):
 
 class ConnectError(TransportError):
     """Could not connect (DNS, refused, unreachable, TLS handshake, bad certificate)."""
+
+
+class ProxyError(ConnectError):
+    """The proxy refused to open the way to the origin (a CONNECT answered with a
+    non-2xx status, or 407 for an ``http://`` target), or answered what is not HTTP.
+
+    ``proxy`` is the proxy's URL without credentials; ``status_code``,
+    ``headers`` and ``body`` are its answer (``None``/empty when it sent none);
+    ``credentials_sent`` says whether a ``Proxy-Authorization`` went with the
+    request, so a 407 tells "wrong credentials" from "none given".
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        proxy: str,
+        status_code: int | None = None,
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+        credentials_sent: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.proxy = proxy
+        self.status_code = status_code
+        self.headers = headers or []
+        self.body = body
+        self.credentials_sent = credentials_sent
 
 
 class ReadError(TransportError):

@@ -17,8 +17,8 @@ where ``Timeout.event`` (time since the last dispatched event) meets
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import urljoin
 
@@ -33,6 +33,7 @@ from .observe import (
     reconnect_reason,
     redacted_url,
 )
+from .proxy import Proxy, ProxyRoute, resolve_proxy
 from .reconnect import DEFAULT_TIMEOUT, Reconnect, ReconnectState, Timeout
 from .redirects import DEFAULT_MAX_REDIRECTS
 from .request import Request, header_safe, prepare_request
@@ -57,10 +58,27 @@ class Settings:
     verify: bool = True
     max_redirects: int = DEFAULT_MAX_REDIRECTS
     hooks: Hooks | None = None
+    proxy: str | Proxy | None = None
+    trust_env: bool = True
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.hooks is not None and not isinstance(self.hooks, Hooks):
             raise UsageError(f"hooks must be a sseio.Hooks, got {self.hooks!r}")
+        if self.proxy is not None:
+            resolve_proxy(self.proxy, trust_env=False, environ={}, scheme="http", host="h", port=80)
+
+    def route(self, request: Request) -> ProxyRoute | None:
+        """The proxy ``request`` goes through (``None``: direct), decided afresh for
+        every request, so a redirect or reconnect to a ``no_proxy`` host goes direct."""
+        return resolve_proxy(
+            self.proxy,
+            trust_env=self.trust_env,
+            environ=self.environ,
+            scheme=request.scheme,
+            host=request.host,
+            port=request.port,
+        )
 
     def state_for(
         self,
@@ -290,13 +308,13 @@ class IdlePool(Generic[C]):
 
     def __init__(self, max_per_origin: int = 8) -> None:
         self.max_per_origin = max_per_origin
-        self._idle: dict[tuple[str, str, int], list[C]] = {}
+        self._idle: dict[Hashable, list[C]] = {}
 
-    def take(self, origin: tuple[str, str, int]) -> C | None:
+    def take(self, origin: Hashable) -> C | None:
         idle = self._idle.get(origin)
         return idle.pop() if idle else None
 
-    def put(self, origin: tuple[str, str, int], connection: C) -> C | None:
+    def put(self, origin: Hashable, connection: C) -> C | None:
         idle = self._idle.setdefault(origin, [])
         idle.append(connection)
         return idle.pop(0) if len(idle) > self.max_per_origin else None

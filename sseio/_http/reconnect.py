@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from .._core.errors import (
     LimitExceeded,
     ProtocolError,
+    ProxyError,
     ResponseError,
     TooManyRedirects,
     TransportError,
@@ -135,6 +136,8 @@ def _transient(error: BaseException) -> bool:
     """A connection or framing failure that another attempt may not meet again."""
     if isinstance(error, (LimitExceeded, TooManyRedirects)):
         return False
+    if isinstance(error, ProxyError) and error.status_code == 407:
+        return False  # credentials: another attempt meets the same answer
     return isinstance(error, (TransportError, ProtocolError))
 
 

@@ -25,6 +25,7 @@ from typing import Any, TypeAlias, cast
 
 import anyio
 import anyio.abc
+from anyio.streams.tls import TLSStream
 
 from .._core.errors import (
     ConnectError,
@@ -47,6 +48,7 @@ __all__ = [
     "running",
     "send",
     "sleep",
+    "start_tls",
     "wall_clock",
 ]
 
@@ -128,3 +130,18 @@ async def call_hook(hook: Callable[[Any], Any], value: Any) -> None:
     result = hook(value)
     if isawaitable(result):
         await result
+
+
+async def start_tls(
+    stream: Stream, tls: ssl.SSLContext, host: str, timeout: float | None
+) -> Stream:
+    """TLS to ``host`` inside ``stream`` (a proxy's tunnel), checking ``host``'s certificate."""
+    try:
+        with anyio.fail_after(timeout):
+            return await TLSStream.wrap(
+                stream, hostname=host, ssl_context=tls, standard_compatible=False
+            )
+    except TimeoutError as exc:
+        raise ConnectTimeout(f"TLS to {host} through the proxy took over {timeout}s") from exc
+    except _IO_ERRORS as exc:
+        raise ConnectError(f"TLS to {host} through the proxy failed: {exc}") from exc

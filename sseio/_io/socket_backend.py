@@ -25,6 +25,7 @@ from .._core.errors import (
     ConnectTimeout,
     ReadError,
     ReadTimeout,
+    UsageError,
     WriteError,
     WriteTimeout,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "running",
     "send",
     "sleep",
+    "start_tls",
     "wall_clock",
 ]
 
@@ -120,3 +122,20 @@ def running(generator: Generator[Any, None, None]) -> bool:
 def call_hook(hook: Callable[[Any], Any], value: Any) -> None:
     """Call a user's hook with ``value``."""
     hook(value)
+
+
+def start_tls(stream: Stream, tls: ssl.SSLContext, host: str, timeout: float | None) -> Stream:
+    """TLS to ``host`` inside ``stream`` (a proxy's tunnel), checking ``host``'s certificate."""
+    if isinstance(stream, ssl.SSLSocket):
+        # The ssl module cannot layer a TLS socket on a TLS socket.
+        raise UsageError(
+            "the blocking client cannot reach an https:// URL through an https:// proxy; "
+            "use an http:// proxy URL, or the async client"
+        )
+    try:
+        stream.settimeout(timeout)
+        return tls.wrap_socket(stream, server_hostname=host)
+    except TimeoutError as exc:
+        raise ConnectTimeout(f"TLS to {host} through the proxy took over {timeout}s") from exc
+    except OSError as exc:
+        raise ConnectError(f"TLS to {host} through the proxy failed: {exc}") from exc

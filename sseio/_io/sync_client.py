@@ -7,6 +7,7 @@ says what this code does and guarantees; here it runs on blocking sockets.
 
 from __future__ import annotations
 
+import os
 import ssl
 from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ from .._http.observe import (
     redacted_headers,
     redacted_url,
 )
+from .._http.proxy import Proxy, ProxyRoute, Tunnel, forwarded, proxy_refused
 from .._http.reconnect import DEFAULT_TIMEOUT, Reconnect, Timeout
 from .._http.redirects import DEFAULT_MAX_REDIRECTS, redirect
 from .._http.request import Request
@@ -66,6 +68,7 @@ class EventSource:
         self._pool = pool
         self._stream: backend.Stream | None = None
         self._exchange: Exchange | None = None
+        self._pool_key: object = None  # where the open connection goes back in the pool
         self._pending: list[ServerSentEvent | Comment | Done] = []
         self._last_event_at = 0.0
         self._closed = False
@@ -255,14 +258,18 @@ class EventSource:
         request = self._state.next_request()
         hops = 0
         while True:
-            stream, exchange, body = self._request(request)
+            route = self._settings.route(request)
+            stream, exchange, body = self._request(request, route)
             response = exchange.response
             assert response is not None
             try:
                 follow = redirect(request, response, hops, self._settings.max_redirects)
                 if follow is None and not check_response(response):
                     body = self._error_body(stream, exchange, body)
-                    raise error_from_response(response, body)
+                    refused = route and proxy_refused(
+                        route, response.status_code, response.reason, response.headers, body
+                    )
+                    raise refused or error_from_response(response, body)
             except BaseException:
                 backend.close(stream)
                 raise
@@ -278,14 +285,20 @@ class EventSource:
         self._pending = self._state.feed(body) if body else []
         self._state.events_arrived = False
 
-    def _request(self, request: Request) -> tuple[backend.Stream, Exchange, bytes]:
-        """Send ``request`` and read its response head, on an idle pooled connection if
-        there is one (one that turns out stale is closed and the next one tried)."""
+    def _request(
+        self, request: Request, route: ProxyRoute | None
+    ) -> tuple[backend.Stream, Exchange, bytes]:
+        """Send ``request`` (through ``route``'s proxy, if any) and read its response
+        head, on an idle pooled connection if there is one (one that turns out stale
+        is closed and the next one tried)."""
+        key = (request.origin, route.key if route is not None else None)
+        wire = request if route is None or request.scheme == "https" else forwarded(request, route)
         while True:
-            pooled = self._pool.take(request.origin) if self._pool is not None else None
-            stream = pooled or self._dial(request)
+            pooled = self._pool.take(key) if self._pool is not None else None
+            stream = pooled or self._dial(request, route)
+            self._pool_key = key
             try:
-                exchange = Exchange(request)
+                exchange = Exchange(wire)
                 backend.send(stream, exchange.request_bytes(), self._timeout.write)
                 self._sent(request)
                 body = b""
@@ -331,12 +344,30 @@ class EventSource:
         if hook is not None:
             backend.call_hook(hook, received)
 
-    def _dial(self, request: Request) -> backend.Stream:
-        _log.debug("connecting to %s:%d", request.host, request.port)
+    def _dial(self, request: Request, route: ProxyRoute | None) -> backend.Stream:
+        settings, timeout = self._settings, self._timeout
         tls = None
         if request.scheme == "https":
-            tls = make_ssl_context(self._settings.ssl_context, self._settings.verify)
-        return backend.dial(request.host, request.port, tls, self._timeout.connect)
+            tls = make_ssl_context(settings.ssl_context, settings.verify)
+        if route is None:
+            _log.debug("connecting to %s:%d", request.host, request.port)
+            return backend.dial(request.host, request.port, tls, timeout.connect)
+        _log.debug("connecting to %s:%d through %s", request.host, request.port, route.shown)
+        proxy_tls = None
+        if route.scheme == "https":
+            proxy_tls = make_ssl_context(settings.ssl_context, settings.verify)
+        stream = backend.dial(route.host, route.port, proxy_tls, timeout.connect)
+        if tls is None:
+            return stream  # an http:// target: requests go to the proxy in absolute form
+        try:
+            tunnel = Tunnel(route, request.host, request.port)
+            backend.send(stream, tunnel.request_bytes(), timeout.write)
+            while not tunnel.open:
+                tunnel.receive(backend.receive(stream, timeout.connect))
+            return backend.start_tls(stream, tls, request.host, timeout.connect)
+        except BaseException:
+            backend.close(stream)
+            raise
 
     def _read(self) -> bytes:
         assert self._stream is not None
@@ -376,7 +407,7 @@ class EventSource:
         if stream is None:
             return
         if self._pool is not None and exchange is not None and exchange.reusable:
-            stream = self._pool.put(exchange.request.origin, stream)
+            stream = self._pool.put(self._pool_key, stream)
         if stream is not None:
             backend.close(stream)
 
@@ -404,6 +435,8 @@ class Client:
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
         max_idle_per_origin: int = 8,
         hooks: Hooks | None = None,
+        proxy: str | Proxy | None = None,
+        trust_env: bool = True,
     ) -> None:
         self.settings = Settings(
             base_url,
@@ -414,6 +447,9 @@ class Client:
             verify,
             max_redirects,
             hooks,
+            proxy,
+            trust_env,
+            dict(os.environ) if trust_env else {},
         )
         self._pool: IdlePool[backend.Stream] | None = (
             IdlePool(max_idle_per_origin) if max_idle_per_origin > 0 else None
@@ -502,6 +538,8 @@ def connect_sse(
     max_line_size: int = DEFAULT_MAX_LINE_SIZE,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     hooks: Hooks | None = None,
+    proxy: str | Proxy | None = None,
+    trust_env: bool = True,
 ) -> Iterator[EventSource]:
     """Open an event stream; yields the ``EventSource`` once the server answered
     200 with ``text/event-stream``.
@@ -512,7 +550,10 @@ def connect_sse(
     also covers the first connection.  ``max_line_size`` and ``max_event_size``
     limit the decoder; ``retry`` is the reconnection time (ms) to start with, as
     a server's ``retry:`` would set it; ``hooks`` (a ``Hooks``) are called on
-    each request, response, reconnect and at the end.  One connection, closed
+    each request, response, reconnect and at the end.  ``proxy`` (a URL, or a
+    ``Proxy``) sends every request through a forward proxy; without it, with
+    ``trust_env``, ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY`` and ``NO_PROXY``
+    decide, per request.  One connection, closed
     at the end: use ``Client`` to keep connections alive between streams.
     """
     client = Client(
@@ -523,6 +564,8 @@ def connect_sse(
         max_redirects=max_redirects,
         max_idle_per_origin=0,
         hooks=hooks,
+        proxy=proxy,
+        trust_env=trust_env,
     )
     with client.stream(
         method,

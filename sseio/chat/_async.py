@@ -20,6 +20,7 @@ from .._core.errors import SSEError
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
 from .._http.exchange import Response
 from .._http.observe import Hooks, RetryScheduled, redacted_url
+from .._http.proxy import Proxy
 from .._http.reconnect import NO_RECONNECT, Timeout
 from .._io import anyio_backend as backend
 from .._io.async_client import AsyncClient, AsyncEventSource
@@ -200,6 +201,8 @@ class AsyncChatClient:
         verify: bool = True,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         hooks: Hooks | None = None,
+        proxy: str | Proxy | None = None,
+        trust_env: bool = True,
     ) -> None:
         self.settings = ChatSettings.create(
             base_url=base_url,
@@ -214,7 +217,12 @@ class AsyncChatClient:
         self._max_event_size = max_event_size
         self._hooks = hooks
         self._http = AsyncClient(
-            timeout=timeout, ssl_context=ssl_context, verify=verify, hooks=hooks
+            timeout=timeout,
+            ssl_context=ssl_context,
+            verify=verify,
+            hooks=hooks,
+            proxy=proxy,
+            trust_env=trust_env,
         )
 
     def stream(

@@ -16,6 +16,7 @@ from .._core.errors import SSEError
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
 from .._http.exchange import Response
 from .._http.observe import Hooks, RetryScheduled, redacted_url
+from .._http.proxy import Proxy
 from .._http.reconnect import NO_RECONNECT, Timeout
 from .._io import socket_backend as backend
 from .._io.sync_client import Client, EventSource
@@ -196,6 +197,8 @@ class ChatClient:
         verify: bool = True,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         hooks: Hooks | None = None,
+        proxy: str | Proxy | None = None,
+        trust_env: bool = True,
     ) -> None:
         self.settings = ChatSettings.create(
             base_url=base_url,
@@ -210,7 +213,12 @@ class ChatClient:
         self._max_event_size = max_event_size
         self._hooks = hooks
         self._http = Client(
-            timeout=timeout, ssl_context=ssl_context, verify=verify, hooks=hooks
+            timeout=timeout,
+            ssl_context=ssl_context,
+            verify=verify,
+            hooks=hooks,
+            proxy=proxy,
+            trust_env=trust_env,
         )
 
     def stream(

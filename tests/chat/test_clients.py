@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio
 import pytest
+from proxy_helpers import Proxies
 
 import sseio
 import sseio.chat
@@ -60,7 +61,7 @@ class Outcome:
 def _client_options(options: dict[str, Any]) -> dict[str, Any]:
     return {
         name: options.pop(name)
-        for name in ("api_key", "retry", "timeout", "split_think", "headers", "hooks")
+        for name in ("api_key", "retry", "timeout", "split_think", "headers", "hooks", "proxy")
         if name in options
     }
 
@@ -338,6 +339,16 @@ def test_retries_are_reported_to_hooks_and_the_log(
     # Each attempt's own source never reconnects: its end is no warning.
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert "k" not in {r.getMessage() for r in caplog.records}  # the API key is never shown
+
+
+def test_streams_through_a_forward_proxy(chat: Driver, proxies: Proxies) -> None:
+    outcome = chat(proxy=proxies.with_credentials())
+    assert outcome.error is None
+    assert outcome.content() == outcome.expected().answer
+    [request] = outcome.requests
+    assert "tinyproxy" in (request.header("via") or "")
+    assert request.header("proxy-authorization") is None
+    assert request.header("authorization") == "Bearer k"
 
 
 def test_rate_limit_that_persists_is_raised_with_its_details(chat: Driver) -> None:

@@ -1,0 +1,3 @@
+"""Fixtures every test folder shares: the real forward proxy (``proxy_helpers``)."""
+
+pytest_plugins = ("proxy_helpers",)
