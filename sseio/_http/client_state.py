@@ -138,7 +138,7 @@ class SourceState:
         self.last_event_id = last_event_id
         self.retry: int | None = retry
         self.events = 0  # events handed to the consumer, over every connection
-        self.received = 0  # body bytes received (the adapter adds each read)
+        self.received = 0  # body bytes fed, over every connection
         self.reconnects = 0  # connections made after the first
         self.started_at: float | None = None  # when the first connection was tried
         self.done = False
@@ -172,6 +172,7 @@ class SourceState:
         """
         if self._decoder is None:
             return []
+        self.received += len(body)
         try:
             items = self._decoder.feed(body)
         except LimitExceeded as exc:

@@ -174,9 +174,7 @@ class AsyncEventSource:
                     exchange = self._exchange
                     if exchange is None or exchange.ended or self._restart:
                         break
-                    body = exchange.receive(await self._read())
-                    state.received += len(body)
-                    self._pending = state.feed(body)
+                    self._pending = state.feed(exchange.receive(await self._read()))
                     if state.events_arrived:
                         state.events_arrived = False
                         self._last_event_at = backend.now()
@@ -290,7 +288,6 @@ class AsyncEventSource:
         self._restart = False  # a new connection is what a restart asks for
         self._state.opened(response, backend.now())
         self._last_event_at = backend.now()
-        self._state.received += len(body)
         self._pending = self._state.feed(body) if body else []
         self._state.events_arrived = False
 
