@@ -33,7 +33,7 @@ from .observe import (
     reconnect_reason,
     redacted_url,
 )
-from .proxy import Proxy, ProxyRoute, resolve_proxy
+from .proxy import Proxy, ProxyRoute, proxy_route, resolve_proxy
 from .reconnect import DEFAULT_TIMEOUT, Reconnect, ReconnectState, Timeout
 from .redirects import DEFAULT_MAX_REDIRECTS
 from .request import Request, header_safe, prepare_request
@@ -66,7 +66,7 @@ class Settings:
         if self.hooks is not None and not isinstance(self.hooks, Hooks):
             raise UsageError(f"hooks must be a sseio.Hooks, got {self.hooks!r}")
         if self.proxy is not None:
-            resolve_proxy(self.proxy, trust_env=False, environ={}, scheme="http", host="h", port=80)
+            proxy_route(self.proxy)  # a bad proxy is the caller's error, raised at once
 
     def route(self, request: Request) -> ProxyRoute | None:
         """The proxy ``request`` goes through (``None``: direct), decided afresh for

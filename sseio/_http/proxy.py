@@ -41,6 +41,7 @@ __all__ = [
     "no_proxy_matches",
     "proxy_from_environment",
     "proxy_refused",
+    "proxy_route",
     "resolve_proxy",
 ]
 
@@ -90,7 +91,13 @@ def _shown(url: str) -> str:
     return parts._replace(netloc="[redacted]@" + parts.netloc.rpartition("@")[2]).geturl()
 
 
-def _route(proxy: Proxy) -> ProxyRoute:
+def proxy_route(proxy: str | Proxy) -> ProxyRoute:
+    """The route through ``proxy`` (a URL or a ``Proxy``), checked: ``UsageError``
+    for anything but an ``http://``/``https://`` URL with a host."""
+    if isinstance(proxy, str):
+        proxy = Proxy(proxy)
+    if not isinstance(proxy, Proxy):
+        raise UsageError(f"proxy must be a URL string or a sseio.Proxy, got {proxy!r}")
     url = proxy.url.strip()
     if "://" not in url:
         url = "http://" + url  # "proxy:3128", as requests and curl read it
@@ -183,11 +190,7 @@ def resolve_proxy(
     names the host.
     """
     if proxy is not None:
-        if isinstance(proxy, str):
-            proxy = Proxy(proxy)
-        if not isinstance(proxy, Proxy):
-            raise UsageError(f"proxy must be a URL string or a sseio.Proxy, got {proxy!r}")
-        return _route(proxy)
+        return proxy_route(proxy)
     if not trust_env:
         return None
     found = proxy_from_environment(environ, scheme)
@@ -196,7 +199,7 @@ def resolve_proxy(
     no_proxy = _variable(environ, "NO_PROXY")
     if no_proxy is not None and no_proxy_matches(no_proxy, host, port):
         return None
-    return _route(Proxy(found))
+    return proxy_route(found)
 
 
 class Tunnel:
