@@ -59,7 +59,10 @@ def redacted_headers(headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str
 
 def redacted_url(url: str) -> str:
     """``url`` without the password (and user name) of its userinfo, if it has one."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not even a URL: show it only if it cannot hold credentials
+        return url if "@" not in url else REDACTED
     if "@" not in parts.netloc:
         return url
     host = parts.netloc.rpartition("@")[2]

@@ -31,7 +31,8 @@ import h11
 
 from .._core.errors import ProxyError, UsageError
 from .exchange import ERROR_BODY_LIMIT, MAX_HEADER_SIZE
-from .request import Request, host_header
+from .observe import redacted_url
+from .request import Request, host_header, split_url
 
 __all__ = [
     "Proxy",
@@ -45,8 +46,6 @@ __all__ = [
     "resolve_proxy",
 ]
 
-_PORTS = {"http": 80, "https": 443}
-
 
 @dataclass(frozen=True)
 class Proxy:
@@ -57,7 +56,7 @@ class Proxy:
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def __repr__(self) -> str:
-        return f"Proxy({_shown(self.url)!r})"
+        return f"Proxy({redacted_url(self.url)!r})"
 
 
 @dataclass(frozen=True)
@@ -84,13 +83,6 @@ class ProxyRoute:
         return extra
 
 
-def _shown(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc="[redacted]@" + parts.netloc.rpartition("@")[2]).geturl()
-
-
 def proxy_route(proxy: str | Proxy) -> ProxyRoute:
     """The route through ``proxy`` (a URL or a ``Proxy``), checked: ``UsageError``
     for anything but an ``http://``/``https://`` URL with a host."""
@@ -101,22 +93,13 @@ def proxy_route(proxy: str | Proxy) -> ProxyRoute:
     url = proxy.url.strip()
     if "://" not in url:
         url = "http://" + url  # "proxy:3128", as requests and curl read it
-    try:
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        host = parts.hostname
-        port = parts.port or _PORTS.get(scheme, 0)
-    except ValueError as exc:
-        raise UsageError(f"invalid proxy url {_shown(url)!r}: {exc}") from None
-    if scheme not in _PORTS:
-        raise UsageError(f"proxy url must start with http:// or https://, got {_shown(url)!r}")
-    if not host:
-        raise UsageError(f"proxy url has no host: {_shown(url)!r}")
+    scheme, host, port, _ = split_url(url, "proxy url")
+    parts = urlsplit(url)
     authorization = None
     if parts.username is not None or parts.password is not None:
         pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
         authorization = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
-    return ProxyRoute(scheme, host, port, authorization, proxy.headers, _shown(url))
+    return ProxyRoute(scheme, host, port, authorization, proxy.headers, redacted_url(url))
 
 
 def _variable(environ: Mapping[str, str], name: str) -> str | None:

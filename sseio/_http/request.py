@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit
 
 from .._core.errors import UsageError
 from .._version import __version__
+from .observe import redacted_url
 
 __all__ = ["USER_AGENT", "Request", "header_safe", "host_header", "prepare_request", "split_url"]
 
@@ -73,25 +74,28 @@ def header_safe(value: str) -> str:
     return "".join(c for c in value if (c >= " " and c != "\x7f") or c == "\t").strip(" \t")
 
 
-def split_url(url: str) -> tuple[str, str, int, str]:
+def split_url(url: str, what: str = "url") -> tuple[str, str, int, str]:
+    """Scheme, host (IDNA), port and target of an ``http``/``https`` URL, or a
+    ``UsageError`` that names ``what`` and shows the URL without its credentials."""
     if not isinstance(url, str):
-        raise UsageError(f"url must be a str, got {type(url).__name__}")
+        raise UsageError(f"{what} must be a str, got {type(url).__name__}")
+    shown = redacted_url(url)
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         host = parts.hostname
         port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
     except ValueError as exc:
-        raise UsageError(f"invalid url {url!r}: {exc}") from exc
+        raise UsageError(f"invalid {what} {shown!r}: {exc}") from None
     if scheme not in _DEFAULT_PORTS:
-        raise UsageError(f"url must start with http:// or https://, got {url!r}")
+        raise UsageError(f"{what} must start with http:// or https://, got {shown!r}")
     if not host:
-        raise UsageError(f"url has no host: {url!r}")
+        raise UsageError(f"{what} has no host: {shown!r}")
     if not host.isascii():
         try:
             host = host.encode("idna").decode("ascii")
         except UnicodeError as exc:
-            raise UsageError(f"invalid host name in {url!r}: {exc}") from exc
+            raise UsageError(f"invalid host name in {shown!r}: {exc}") from exc
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query

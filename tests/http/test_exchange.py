@@ -1169,3 +1169,13 @@ def test_callers_tls_context_is_used_as_is(verify: bool) -> None:
     assert ssl_context(mine, verify) is mine
     assert mine.verify_mode is ssl.CERT_REQUIRED
     assert mine.check_hostname is True
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://user:s3cret@example.com/", "http://user:s3cret@example.com:port/"]
+)
+def test_a_bad_url_is_shown_without_its_credentials(url: str) -> None:
+    with pytest.raises(sseio.UsageError) as caught:
+        prepare_request("GET", url)
+    assert "s3cret" not in str(caught.value)
+    assert "[redacted]@example.com" in str(caught.value)

@@ -30,6 +30,8 @@ def test_credential_headers_are_redacted_whatever_their_case() -> None:
         ("https://token@example.com/", "https://[redacted]@example.com/"),
         ("http://example.com/a@b", "http://example.com/a@b"),  # an @ in the path is no userinfo
         ("http://[::1]:80/x", "http://[::1]:80/x"),
+        ("http://[::1/", "http://[::1/"),  # not a URL, and nothing to hide
+        ("http://u:pw@[::1/", "[redacted]"),
     ],
 )
 def test_urls_lose_their_userinfo(url: str, shown: str) -> None:
