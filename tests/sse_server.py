@@ -875,12 +875,12 @@ def run_sync(call: Call, client: sseio.Client | None = None) -> Outcome:
     """Run ``call`` with the blocking ``connect_sse`` (or ``client.stream``)."""
     out = Outcome()
     start = time.monotonic()
-    if client is None:
-        opener = sseio.connect_sse(call.url, **call.kwargs)
-    else:
-        method, kwargs = _stream_args(call)
-        opener = client.stream(method, call.url, **kwargs)
     try:
+        if client is None:
+            opener = sseio.connect_sse(call.url, **call.kwargs)
+        else:
+            method, kwargs = _stream_args(call)
+            opener = client.stream(method, call.url, **kwargs)
         with opener as source:
             out.opened = True
             out.response = source.response

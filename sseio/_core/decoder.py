@@ -16,6 +16,7 @@ violation raises ``LimitExceeded`` carrying the items completed before it.
 
 from __future__ import annotations
 
+from codecs import getincrementaldecoder
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any, Generic, Literal, TypeVar, overload
 
@@ -202,9 +203,11 @@ class SSEDecoder(LineSplitter, FieldRules, Generic[T]):
     def _finish_big_line(self, data: bytes) -> list[Any]:
         """A read ends a long pending ``data:`` line that ends its event: decode it at once.
 
-        Joining the pieces once and decoding the value through a memoryview
-        saves the copies the general path makes, which dominate for
-        multi-megabyte lines.
+        The pieces are decoded one by one and the text joined once, so the
+        line's only allocation of its full size is the text itself: the
+        copies the general path makes (a joined line, then its text) dominate
+        for multi-megabyte lines, and each one is fresh memory the allocator
+        may have to fault in.
         """
         end = data.find(10)
         if (
@@ -213,13 +216,19 @@ class SSEDecoder(LineSplitter, FieldRules, Generic[T]):
             or self._tail_size + end > self._fast_limit
         ):
             return self._feed(self._split(data))
-        self._tail.append(data[:end])
-        line = b"".join(self._tail)
+        pieces = self._tail
+        pieces.append(data[:end])
+        pieces[0] = pieces[0][6:]
         self._tail = []
         self._tail_size = 0
-        with memoryview(line) as view:
-            text = str(view[6:], "utf-8", "replace")
-        del line
+        utf8 = getincrementaldecoder("utf-8")("replace")
+        texts = []
+        for index, piece in enumerate(pieces):
+            texts.append(utf8.decode(piece))
+            pieces[index] = b""  # each piece goes as soon as it is text
+        texts.append(utf8.decode(b"", True))
+        text = "".join(texts)
+        del texts
         items: list[Any] = []
         self._dispatch_text(text, items)
         try:

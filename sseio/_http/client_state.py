@@ -122,6 +122,25 @@ class Settings:
 class SourceState:
     """One event source's state across connections (see module doc)."""
 
+    __slots__ = (
+        "_decoder",
+        "_decoder_options",
+        "_failure",
+        "done",
+        "events",
+        "events_arrived",
+        "last_event_id",
+        "policy",
+        "progressed",
+        "received",
+        "reconnects",
+        "request",
+        "response",
+        "retry",
+        "started_at",
+        "streamed",
+    )
+
     def __init__(
         self,
         request: Request,

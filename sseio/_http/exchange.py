@@ -40,7 +40,7 @@ MAX_HEADER_SIZE = 64 * 1024
 """A response head larger than this is refused (h11's limit on an incomplete event)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Response:
     """A response head: status, reason, headers (names lowercase), HTTP version."""
 
@@ -104,6 +104,17 @@ class Exchange:
     connection.  ``reusable`` tells whether the connection may carry another
     request afterwards.
     """
+
+    __slots__ = (
+        "_chunked",
+        "_decoder",
+        "_h11",
+        "_head_bytes",
+        "_peer_closed",
+        "ended",
+        "request",
+        "response",
+    )
 
     def __init__(self, request: Request) -> None:
         self.request = request

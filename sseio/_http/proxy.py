@@ -40,6 +40,7 @@ __all__ = [
     "Tunnel",
     "forwarded",
     "no_proxy_matches",
+    "proxy_environment",
     "proxy_from_environment",
     "proxy_refused",
     "proxy_route",
@@ -107,6 +108,20 @@ def _variable(environ: Mapping[str, str], name: str) -> str | None:
     if value is None and not (name == "HTTP_PROXY" and "REQUEST_METHOD" in environ):
         value = environ.get(name)
     return value.strip() if value and value.strip() else None
+
+
+_VARIABLES = (
+    *(f"{name}_proxy" for name in ("http", "https", "all", "no")),
+    *(f"{name}_PROXY" for name in ("HTTP", "HTTPS", "ALL", "NO")),
+    "REQUEST_METHOD",
+)
+"""Every variable the proxy rules read (``_variable``: the lower-case spelling, then
+the upper-case one; ``REQUEST_METHOD`` marks a CGI environment)."""
+
+
+def proxy_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables of ``environ`` that the proxy rules read (a client keeps only these)."""
+    return {name: environ[name] for name in _VARIABLES if name in environ}
 
 
 def proxy_from_environment(environ: Mapping[str, str], scheme: str) -> str | None:

@@ -147,6 +147,8 @@ _SHARED_RANDOM = random.Random()  # jitter needs no state of its own per stream
 class ReconnectState:
     """A source's running count of attempts, and the decision after each outcome."""
 
+    __slots__ = ("_connected_at", "_first_failure", "_rng", "attempts", "policy")
+
     def __init__(self, policy: Reconnect, rng: random.Random | None = None) -> None:
         self.policy = policy
         self.attempts = 0  # reconnects in a row since the last stable stream

@@ -26,7 +26,7 @@ USER_AGENT = f"sseio/{__version__}"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Request:
     """A request ready to send: where to, and exactly which bytes."""
 
@@ -47,6 +47,8 @@ class Request:
         """A copy with header ``name`` set to ``value`` (removed when ``None``)."""
         lowered = name.lower()
         headers = [(k, v) for k, v in self.headers if k.lower() != lowered]
+        if value is None and len(headers) == len(self.headers):
+            return self  # nothing to remove: the same request (one less copy per stream)
         if value is not None:
             _check_header(name, value)
             headers.append((name, value))

@@ -25,6 +25,7 @@ from typing import Any, TypeAlias, cast
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 from anyio.streams.tls import TLSStream
 
 from .._core.errors import (
@@ -35,6 +36,7 @@ from .._core.errors import (
     WriteError,
     WriteTimeout,
 )
+from .anyio_socket import SocketStream, connect
 
 __all__ = [
     "READ_SIZE",
@@ -61,11 +63,16 @@ async def dial(host: str, port: int, tls: ssl.SSLContext | None, timeout: float 
     """Connect to ``host:port`` (TLS with ``tls``, checking ``host``) within ``timeout``."""
     try:
         with anyio.fail_after(timeout):
+            stream = await connect(host, port)
             if tls is None:
-                return await anyio.connect_tcp(host, port)
-            return await anyio.connect_tcp(
-                host, port, ssl_context=tls, tls_hostname=host, tls_standard_compatible=False
-            )
+                return stream
+            try:
+                return await TLSStream.wrap(
+                    stream, hostname=host, ssl_context=tls, standard_compatible=False
+                )
+            except BaseException:
+                stream.close()
+                raise
     except TimeoutError as exc:
         raise ConnectTimeout(f"connecting to {host}:{port} took over {timeout}s") from exc
     except _IO_ERRORS as exc:
@@ -75,6 +82,13 @@ async def dial(host: str, port: int, tls: ssl.SSLContext | None, timeout: float 
 async def send(stream: Stream, data: bytes, timeout: float | None) -> None:
     """Send all of ``data`` within ``timeout``."""
     try:
+        if type(stream) is SocketStream:
+            # What the kernel takes at once needs no timer.
+            rest = stream.send_nowait(memoryview(data))
+            if rest:
+                with anyio.fail_after(timeout):
+                    await stream.send_later(rest)
+            return
         with anyio.fail_after(timeout):
             await stream.send(data)
     except TimeoutError as exc:
@@ -86,6 +100,14 @@ async def send(stream: Stream, data: bytes, timeout: float | None) -> None:
 async def receive(stream: Stream, timeout: float | None) -> bytes:
     """The next bytes that arrive (at most ``READ_SIZE``) within ``timeout``; ``b""`` at EOF."""
     try:
+        if type(stream) is SocketStream:
+            # Bytes already in the kernel need no timer.
+            data = stream.receive_nowait(READ_SIZE)
+            if data is None:
+                with anyio.fail_after(timeout):
+                    return await stream.receive_later(READ_SIZE)
+            await anyio.lowlevel.checkpoint()
+            return data
         with anyio.fail_after(timeout):
             return await stream.receive(READ_SIZE)
     except anyio.EndOfStream:

@@ -19,11 +19,10 @@ from __future__ import annotations
 import os
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from contextlib import asynccontextmanager
 from logging import DEBUG, INFO, WARNING, getLogger
 from typing import Any
 
-from .._core.errors import EventTimeout, ReadTimeout, SSEError
+from .._core.errors import ConnectError, EventTimeout, ReadTimeout, SSEError
 from .._core.events import Comment, Done, ServerSentEvent
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
 from .._core.lines import DEFAULT_MAX_LINE_SIZE
@@ -49,7 +48,14 @@ from .._http.observe import (
     redacted_headers,
     redacted_url,
 )
-from .._http.proxy import Proxy, ProxyRoute, Tunnel, forwarded, proxy_refused
+from .._http.proxy import (
+    Proxy,
+    ProxyRoute,
+    Tunnel,
+    forwarded,
+    proxy_environment,
+    proxy_refused,
+)
 from .._http.reconnect import DEFAULT_TIMEOUT, Reconnect, Timeout
 from .._http.redirects import DEFAULT_MAX_REDIRECTS, redirect
 from .._http.request import Request
@@ -62,7 +68,24 @@ _log = getLogger("sseio.client")
 
 
 class AsyncEventSource:
-    """An open event stream: ``async for event in source`` (see ``aconnect_sse``)."""
+    """An event stream: ``async with`` connects, ``async for event in source`` reads
+    (see ``aconnect_sse``)."""
+
+    __slots__ = (
+        "_closed",
+        "_ended",
+        "_exchange",
+        "_iterator",
+        "_last_event_at",
+        "_pending",
+        "_pool",
+        "_pool_key",
+        "_restart",
+        "_settings",
+        "_state",
+        "_stream",
+        "_timeout",
+    )
 
     def __init__(
         self,
@@ -123,6 +146,13 @@ class AsyncEventSource:
             await backend.interrupt(stream)
 
     async def __aenter__(self) -> AsyncEventSource:
+        """Connect, unless this source connected already; a failure closes it."""
+        if self._state.started_at is None and not self._closed:
+            try:
+                await self.open()
+            except BaseException:
+                await self.aclose()
+                raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -362,7 +392,10 @@ class AsyncEventSource:
         proxy_tls = None
         if route.scheme == "https":
             proxy_tls = make_ssl_context(settings.ssl_context, settings.verify)
-        stream = await backend.dial(route.host, route.port, proxy_tls, timeout.connect)
+        try:
+            stream = await backend.dial(route.host, route.port, proxy_tls, timeout.connect)
+        except ConnectError as exc:  # ConnectTimeout included: the same type, the proxy named
+            raise type(exc)(f"proxy {route.shown}: {exc}") from exc
         if tls is None:
             return stream  # an http:// target: requests go to the proxy in absolute form
         try:
@@ -455,14 +488,13 @@ class AsyncClient:
             hooks,
             proxy,
             trust_env,
-            dict(os.environ) if trust_env else {},
+            proxy_environment(os.environ) if trust_env else {},
         )
         self._pool: IdlePool[backend.Stream] | None = (
             IdlePool(max_idle_per_origin) if max_idle_per_origin > 0 else None
         )
 
-    @asynccontextmanager
-    async def stream(
+    def stream(
         self,
         method: str,
         url: str,
@@ -478,8 +510,9 @@ class AsyncClient:
         done_sentinel: str | None = "[DONE]",
         max_line_size: int = DEFAULT_MAX_LINE_SIZE,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
-    ) -> AsyncIterator[AsyncEventSource]:
-        """Open a stream; yields the source once the server answered 200 with an event stream.
+    ) -> AsyncEventSource:
+        """A stream, to open with ``async with``: entering connects and returns the
+        source once the server answered 200 with an event stream; leaving closes it.
 
         ``last_event_id`` and ``retry`` (milliseconds) start the stream where an
         earlier source left off, as if the server had sent them."""
@@ -497,14 +530,7 @@ class AsyncClient:
             max_line_size=max_line_size,
             max_event_size=max_event_size,
         )
-        source = AsyncEventSource(
-            state, self.settings, timeout or self.settings.timeout, self._pool
-        )
-        try:
-            await source.open()
-            yield source
-        finally:
-            await source.aclose()
+        return AsyncEventSource(state, self.settings, timeout or self.settings.timeout, self._pool)
 
     @property
     def idle_connections(self) -> int:
@@ -524,8 +550,7 @@ class AsyncClient:
         await self.aclose()
 
 
-@asynccontextmanager
-async def aconnect_sse(
+def aconnect_sse(
     url: str,
     *,
     method: str = "GET",
@@ -546,9 +571,9 @@ async def aconnect_sse(
     hooks: Hooks | None = None,
     proxy: str | Proxy | None = None,
     trust_env: bool = True,
-) -> AsyncIterator[AsyncEventSource]:
-    """Open an event stream; yields the ``AsyncEventSource`` once the server answered
-    200 with ``text/event-stream``.
+) -> AsyncEventSource:
+    """An event stream, to open with ``async with``: entering connects and gives the
+    ``AsyncEventSource`` once the server answered 200 with ``text/event-stream``.
 
     A non-stream answer raises ``ResponseError`` (status, headers, body); a
     connection failure a ``TransportError``.  ``reconnect`` (a ``Reconnect``
@@ -573,7 +598,7 @@ async def aconnect_sse(
         proxy=proxy,
         trust_env=trust_env,
     )
-    async with client.stream(
+    return client.stream(
         method,
         url,
         headers=headers,
@@ -585,5 +610,4 @@ async def aconnect_sse(
         done_sentinel=done_sentinel,
         max_line_size=max_line_size,
         max_event_size=max_event_size,
-    ) as source:
-        yield source
+    )

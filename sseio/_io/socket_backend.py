@@ -8,6 +8,19 @@ raises ``ConnectError``/``ConnectTimeout``; ``send`` and ``receive`` are
 bounded by their timeouts and raise ``WriteError``/``WriteTimeout`` and
 ``ReadError``/``ReadTimeout``; ``receive`` returns ``b""`` at EOF.  Every
 ``ssl`` and ``OSError`` exception becomes one of those, chained to its cause.
+
+A stream is a socket, or a ``TLSInTLS``: ``start_tls`` through an ``https://``
+proxy's tunnel must run TLS to the origin inside the TLS to the proxy, and
+``ssl`` cannot wrap an ``SSLSocket`` in another one.  So the inner TLS is an
+``ssl.SSLObject`` over two memory BIOs, pumped by hand over the outer stream:
+each operation loops on ``SSLWantReadError`` (read a record from the outer
+stream) and ``SSLWantWriteError`` (flush what the inner TLS wrote), all of it
+within one deadline, so the timeouts hold for the whole operation.  At the end
+of the stream it behaves as the sockets do (``suppress_ragged_eofs``, and
+anyio's ``standard_compatible=False``): a ``close_notify`` and an EOF without
+one both give ``b""``, and the HTTP framing above decides whether the body was
+complete.  ``interrupt`` shuts down the socket at the bottom, which wakes a
+read blocked at any layer.
 """
 
 from __future__ import annotations
@@ -17,15 +30,15 @@ import ssl
 import time
 from collections.abc import Callable, Generator
 from contextlib import suppress
+from functools import partial
 from inspect import GEN_RUNNING, getgeneratorstate
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 from .._core.errors import (
     ConnectError,
     ConnectTimeout,
     ReadError,
     ReadTimeout,
-    UsageError,
     WriteError,
     WriteTimeout,
 )
@@ -33,6 +46,7 @@ from .._core.errors import (
 __all__ = [
     "READ_SIZE",
     "Stream",
+    "TLSInTLS",
     "call_hook",
     "close",
     "dial",
@@ -46,8 +60,123 @@ __all__ = [
     "wall_clock",
 ]
 
-Stream: TypeAlias = socket.socket
 READ_SIZE = 64 * 1024
+_T = TypeVar("_T")
+
+
+def _left(deadline: float | None) -> float | None:
+    """The time left before ``deadline``; ``TimeoutError`` once it has passed.
+
+    (Never a zero timeout: that would make the socket non-blocking.)
+    """
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("timed out")
+    return left
+
+
+class TLSInTLS:
+    """TLS to ``host`` inside another stream (a TLS socket to a proxy, or another
+    ``TLSInTLS``), pumped through memory BIOs.
+
+    ``recv``, ``sendall`` and ``handshake`` raise what sockets raise
+    (``TimeoutError``, ``ssl.SSLError`` and other ``OSError``); the backend's
+    functions translate.  Not for use from two threads at once, but for
+    ``shutdown``, which may come from any thread.
+    """
+
+    def __init__(self, outer: Stream, tls: ssl.SSLContext, host: str) -> None:
+        self._outer = outer
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._tls = tls.wrap_bio(self._incoming, self._outgoing, server_hostname=host)
+        self._ended = False  # the peer's close_notify arrived, or the outer stream ended
+
+    def handshake(self, timeout: float | None) -> None:
+        self._pump(self._tls.do_handshake, _deadline(timeout))
+
+    def recv(self, timeout: float | None) -> bytes:
+        """Up to ``READ_SIZE`` bytes within ``timeout``; ``b""`` at the end."""
+        if self._ended:
+            return b""
+        try:
+            # b"" after the peer's close_notify (the ssl module's own way of saying it)
+            data = self._pump(partial(self._tls.read, READ_SIZE), _deadline(timeout))
+        except ssl.SSLEOFError:  # the outer stream ended without a close_notify
+            data = b""
+        self._ended = not data
+        return data
+
+    def sendall(self, data: bytes, timeout: float | None) -> None:
+        """Send all of ``data`` within ``timeout``."""
+        deadline = _deadline(timeout)
+        with memoryview(data) as view:
+            while view:  # a piece at a time: what waits to be sent stays bounded
+                view = view[self._pump(partial(self._tls.write, view[:READ_SIZE]), deadline) :]
+
+    def close(self) -> None:
+        """Close at once, without a TLS goodbye that could wait on the peer."""
+        self._outer.close()
+
+    def shutdown(self) -> None:
+        """Shut the socket at the bottom down: a blocked ``recv`` wakes up."""
+        interrupt(self._outer)
+
+    def _pump(self, operation: Callable[[], _T], deadline: float | None) -> _T:
+        """Run ``operation`` on the inner TLS, feeding it and flushing it until it is done."""
+        while True:
+            try:
+                result = operation()
+            except ssl.SSLWantReadError:
+                self._flush(deadline)  # what it wrote first (a handshake message)
+                self._fill(deadline)
+            except ssl.SSLWantWriteError:  # pragma: no cover - a memory BIO takes all
+                self._flush(deadline)
+            except ssl.SSLError:
+                with suppress(OSError):  # an alert for the peer, if there is time
+                    self._flush(deadline)
+                raise
+            else:
+                self._flush(deadline)
+                return result
+
+    def _fill(self, deadline: float | None) -> None:
+        """Read what the outer stream has into the inner TLS; EOF when it ended."""
+        if self._incoming.eof:  # pragma: no cover - after the EOF, OpenSSL reports it
+            raise ssl.SSLEOFError(ssl.SSL_ERROR_EOF, "EOF occurred in violation of protocol")
+        outer = self._outer
+        if isinstance(outer, TLSInTLS):
+            data = outer.recv(_left(deadline))
+        else:
+            outer.settimeout(_left(deadline))
+            data = outer.recv(READ_SIZE)
+        if data:
+            self._incoming.write(data)
+        else:
+            self._incoming.write_eof()
+
+    def _flush(self, deadline: float | None) -> None:
+        """Write all the inner TLS has produced to the outer stream, partial sends included."""
+        if not self._outgoing.pending:
+            return
+        data = self._outgoing.read()
+        outer = self._outer
+        if isinstance(outer, TLSInTLS):
+            outer.sendall(data, _left(deadline))
+            return
+        with memoryview(data) as view:
+            while view:
+                outer.settimeout(_left(deadline))
+                view = view[outer.send(view) :]
+
+
+def _deadline(timeout: float | None) -> float | None:
+    return None if timeout is None else time.monotonic() + timeout
+
+
+Stream: TypeAlias = socket.socket | TLSInTLS
 
 
 def dial(host: str, port: int, tls: ssl.SSLContext | None, timeout: float | None) -> Stream:
@@ -71,8 +200,11 @@ def dial(host: str, port: int, tls: ssl.SSLContext | None, timeout: float | None
 def send(stream: Stream, data: bytes, timeout: float | None) -> None:
     """Send all of ``data`` within ``timeout``."""
     try:
-        stream.settimeout(timeout)
-        stream.sendall(data)
+        if isinstance(stream, TLSInTLS):
+            stream.sendall(data, timeout)
+        else:
+            stream.settimeout(timeout)
+            stream.sendall(data)
     except TimeoutError as exc:
         raise WriteTimeout(f"sending the request took over {timeout}s") from exc
     except OSError as exc:
@@ -82,6 +214,8 @@ def send(stream: Stream, data: bytes, timeout: float | None) -> None:
 def receive(stream: Stream, timeout: float | None) -> bytes:
     """The next bytes that arrive (at most ``READ_SIZE``) within ``timeout``; ``b""`` at EOF."""
     try:
+        if isinstance(stream, TLSInTLS):
+            return stream.recv(timeout)
         stream.settimeout(timeout)
         return stream.recv(READ_SIZE)
     except TimeoutError as exc:
@@ -96,6 +230,9 @@ def close(stream: Stream) -> None:
 
 def interrupt(stream: Stream) -> None:
     """Wake a read blocked in another thread: it returns at once and that thread closes."""
+    if isinstance(stream, TLSInTLS):
+        stream.shutdown()
+        return
     with suppress(OSError):
         stream.shutdown(socket.SHUT_RDWR)
 
@@ -125,14 +262,16 @@ def call_hook(hook: Callable[[Any], Any], value: Any) -> None:
 
 
 def start_tls(stream: Stream, tls: ssl.SSLContext, host: str, timeout: float | None) -> Stream:
-    """TLS to ``host`` inside ``stream`` (a proxy's tunnel), checking ``host``'s certificate."""
-    if isinstance(stream, ssl.SSLSocket):
-        # The ssl module cannot layer a TLS socket on a TLS socket.
-        raise UsageError(
-            "the blocking client cannot reach an https:// URL through an https:// proxy; "
-            "use an http:// proxy URL, or the async client"
-        )
+    """TLS to ``host`` inside ``stream`` (a proxy's tunnel), checking ``host``'s certificate.
+
+    Through an ``https://`` proxy the stream is already TLS: the origin's TLS runs
+    inside it, in a ``TLSInTLS``.
+    """
     try:
+        if isinstance(stream, (ssl.SSLSocket, TLSInTLS)):
+            inner = TLSInTLS(stream, tls, host)
+            inner.handshake(timeout)
+            return inner
         stream.settimeout(timeout)
         return tls.wrap_socket(stream, server_hostname=host)
     except TimeoutError as exc:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import os
 import ssl
 from collections.abc import Generator, Iterator, Mapping
-from contextlib import contextmanager
 from logging import DEBUG, INFO, WARNING, getLogger
 from typing import Any
 
-from .._core.errors import EventTimeout, ReadTimeout, SSEError
+from .._core.errors import ConnectError, EventTimeout, ReadTimeout, SSEError
 from .._core.events import Comment, Done, ServerSentEvent
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
 from .._core.lines import DEFAULT_MAX_LINE_SIZE
@@ -40,7 +39,14 @@ from .._http.observe import (
     redacted_headers,
     redacted_url,
 )
-from .._http.proxy import Proxy, ProxyRoute, Tunnel, forwarded, proxy_refused
+from .._http.proxy import (
+    Proxy,
+    ProxyRoute,
+    Tunnel,
+    forwarded,
+    proxy_environment,
+    proxy_refused,
+)
 from .._http.reconnect import DEFAULT_TIMEOUT, Reconnect, Timeout
 from .._http.redirects import DEFAULT_MAX_REDIRECTS, redirect
 from .._http.request import Request
@@ -53,7 +59,24 @@ _log = getLogger("sseio.client")
 
 
 class EventSource:
-    """An open event stream: ``for event in source`` (see ``connect_sse``)."""
+    """An event stream: ``async with`` connects, ``for event in source`` reads
+    (see ``connect_sse``)."""
+
+    __slots__ = (
+        "_closed",
+        "_ended",
+        "_exchange",
+        "_iterator",
+        "_last_event_at",
+        "_pending",
+        "_pool",
+        "_pool_key",
+        "_restart",
+        "_settings",
+        "_state",
+        "_stream",
+        "_timeout",
+    )
 
     def __init__(
         self,
@@ -114,6 +137,13 @@ class EventSource:
             backend.interrupt(stream)
 
     def __enter__(self) -> EventSource:
+        """Connect, unless this source connected already; a failure closes it."""
+        if self._state.started_at is None and not self._closed:
+            try:
+                self.open()
+            except BaseException:
+                self.close()
+                raise
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -353,7 +383,10 @@ class EventSource:
         proxy_tls = None
         if route.scheme == "https":
             proxy_tls = make_ssl_context(settings.ssl_context, settings.verify)
-        stream = backend.dial(route.host, route.port, proxy_tls, timeout.connect)
+        try:
+            stream = backend.dial(route.host, route.port, proxy_tls, timeout.connect)
+        except ConnectError as exc:  # ConnectTimeout included: the same type, the proxy named
+            raise type(exc)(f"proxy {route.shown}: {exc}") from exc
         if tls is None:
             return stream  # an http:// target: requests go to the proxy in absolute form
         try:
@@ -446,13 +479,12 @@ class Client:
             hooks,
             proxy,
             trust_env,
-            dict(os.environ) if trust_env else {},
+            proxy_environment(os.environ) if trust_env else {},
         )
         self._pool: IdlePool[backend.Stream] | None = (
             IdlePool(max_idle_per_origin) if max_idle_per_origin > 0 else None
         )
 
-    @contextmanager
     def stream(
         self,
         method: str,
@@ -469,8 +501,9 @@ class Client:
         done_sentinel: str | None = "[DONE]",
         max_line_size: int = DEFAULT_MAX_LINE_SIZE,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
-    ) -> Iterator[EventSource]:
-        """Open a stream; yields the source once the server answered 200 with an event stream.
+    ) -> EventSource:
+        """A stream, to open with ``async with``: entering connects and returns the
+        source once the server answered 200 with an event stream; leaving closes it.
 
         ``last_event_id`` and ``retry`` (milliseconds) start the stream where an
         earlier source left off, as if the server had sent them."""
@@ -488,14 +521,7 @@ class Client:
             max_line_size=max_line_size,
             max_event_size=max_event_size,
         )
-        source = EventSource(
-            state, self.settings, timeout or self.settings.timeout, self._pool
-        )
-        try:
-            source.open()
-            yield source
-        finally:
-            source.close()
+        return EventSource(state, self.settings, timeout or self.settings.timeout, self._pool)
 
     @property
     def idle_connections(self) -> int:
@@ -515,7 +541,6 @@ class Client:
         self.close()
 
 
-@contextmanager
 def connect_sse(
     url: str,
     *,
@@ -537,9 +562,9 @@ def connect_sse(
     hooks: Hooks | None = None,
     proxy: str | Proxy | None = None,
     trust_env: bool = True,
-) -> Iterator[EventSource]:
-    """Open an event stream; yields the ``EventSource`` once the server answered
-    200 with ``text/event-stream``.
+) -> EventSource:
+    """An event stream, to open with ``async with``: entering connects and gives the
+    ``EventSource`` once the server answered 200 with ``text/event-stream``.
 
     A non-stream answer raises ``ResponseError`` (status, headers, body); a
     connection failure a ``TransportError``.  ``reconnect`` (a ``Reconnect``
@@ -564,7 +589,7 @@ def connect_sse(
         proxy=proxy,
         trust_env=trust_env,
     )
-    with client.stream(
+    return client.stream(
         method,
         url,
         headers=headers,
@@ -576,5 +601,4 @@ def connect_sse(
         done_sentinel=done_sentinel,
         max_line_size=max_line_size,
         max_event_size=max_event_size,
-    ) as source:
-        yield source
+    )

@@ -52,6 +52,7 @@ def assert_matches_reference(data: bytes, **options: object) -> list[sseio.Item]
 
 
 long_value = (b"0123456789abcdef" * (BIG // 16 + 1))[:BIG]
+mixed_utf8 = b"\xe2\x82\xac\xf0\x9f\x98\x80 ab\xff\xc3\xa9\xe2\x82" * (BIG // 20)
 
 
 @pytest.mark.parametrize(
@@ -67,6 +68,8 @@ long_value = (b"0123456789abcdef" * (BIG // 16 + 1))[:BIG]
         b"foo: " + long_value + b"\n\ndata: x\n\n",
         b": " + long_value + b"\ndata: x\n\n",
         b"data: \xe2\x82" + long_value + b"\xff\n\n",
+        # UTF-8 sequences (and broken ones) across every read boundary of the line
+        b"data: " + mixed_utf8 + b"\n\n",
         b"data: " + long_value + b"\r\n\r\n",
         b"data: a\n\n" * 3 + b"data: " + long_value + b"\n\n" + b"data: b\n\n" * 3,
         b"event: big\ndata: " + long_value + b"\n\n",

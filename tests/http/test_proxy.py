@@ -16,6 +16,7 @@ from sseio._http.proxy import (
     Tunnel,
     forwarded,
     no_proxy_matches,
+    proxy_environment,
     proxy_from_environment,
     resolve_proxy,
 )
@@ -43,6 +44,23 @@ def test_which_variable_names_the_proxy(
     environ: dict[str, str], scheme: str, expected: str | None
 ) -> None:
     assert proxy_from_environment(environ, scheme) == expected
+    # What a client keeps of the environment decides the same way.
+    assert proxy_from_environment(proxy_environment(environ), scheme) == expected
+
+
+def test_a_client_keeps_only_the_proxy_variables() -> None:
+    environ = {
+        "HOME": "/root",
+        "https_proxy": "http://p:2",
+        "NO_PROXY": "localhost",
+        "REQUEST_METHOD": "GET",
+        "OPENAI_API_KEY": "sk-secret",
+    }
+    assert proxy_environment(environ) == {
+        "https_proxy": "http://p:2",
+        "NO_PROXY": "localhost",
+        "REQUEST_METHOD": "GET",
+    }
 
 
 @pytest.mark.parametrize(
