@@ -822,6 +822,9 @@ class Server:
     """The server process, on a listening socket bound here (so there is no port race).
     ``script`` is this file; ``extra_counts`` are more stream lengths for it to serve."""
 
+    backlog = 1024
+    """The listen backlog asked for (the kernel caps it at ``net.core.somaxconn``)."""
+
     def __init__(self, script: str, extra_counts: Iterable[int] = ()) -> None:
         self.script = script
         self.extra_counts = [str(count) for count in extra_counts]
@@ -834,7 +837,7 @@ class Server:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             listener.bind(("127.0.0.1", 0))
-            listener.listen(1024)
+            listener.listen(self.backlog)
             port = listener.getsockname()[1]
             fd = listener.fileno()
             self.proc = subprocess.Popen(

@@ -19,6 +19,8 @@ from __future__ import annotations
 import random
 from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 from urllib.parse import urljoin
 
@@ -110,13 +112,38 @@ class Settings:
             reconnect=reconnect or self.reconnect or Reconnect(),
             last_event_id=last_event_id,
             retry=retry,
-            decoder_options={
-                "comments": comments,
-                "done_sentinel": done_sentinel,
-                "max_line_size": max_line_size,
-                "max_event_size": max_event_size,
-            },
+            decoder_options=_decoder_options(
+                comments, done_sentinel, max_line_size, max_event_size
+            ),
         )
+
+
+def _decoder_options(
+    comments: bool, done_sentinel: str | None, max_line_size: int, max_event_size: int
+) -> Mapping[str, Any]:
+    """The decoder's options for a stream: one shared, read-only mapping per
+    combination in use (a gateway's thousands of streams hold one), unshared
+    when a value cannot be a key (the decoder then refuses it)."""
+    try:
+        return _shared_options(comments, done_sentinel, max_line_size, max_event_size)
+    except TypeError:
+        return _options(comments, done_sentinel, max_line_size, max_event_size)
+
+
+def _options(
+    comments: bool, done_sentinel: str | None, max_line_size: int, max_event_size: int
+) -> Mapping[str, Any]:
+    return MappingProxyType(
+        {
+            "comments": comments,
+            "done_sentinel": done_sentinel,
+            "max_line_size": max_line_size,
+            "max_event_size": max_event_size,
+        }
+    )
+
+
+_shared_options = lru_cache(maxsize=64)(_options)
 
 
 class SourceState:
@@ -147,7 +174,7 @@ class SourceState:
         *,
         reconnect: Reconnect,
         last_event_id: str,
-        decoder_options: dict[str, Any],
+        decoder_options: Mapping[str, Any],
         retry: int | None = None,
         rng: random.Random | None = None,
     ) -> None:

@@ -23,6 +23,7 @@ from .observe import redacted_url
 __all__ = ["USER_AGENT", "Request", "header_safe", "host_header", "prepare_request", "split_url"]
 
 USER_AGENT = f"sseio/{__version__}"
+_USER_AGENT_HEADER = ("User-Agent", USER_AGENT)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -153,13 +154,13 @@ def prepare_request(
         ("Accept", "text/event-stream"),
         ("Cache-Control", "no-cache"),
         ("Accept-Encoding", "gzip, deflate"),
-        ("User-Agent", USER_AGENT),
+        _USER_AGENT_HEADER,
     ]
     if body or method.upper() in ("POST", "PUT", "PATCH"):
         defaults.append(("Content-Length", str(len(body))))
         if content_type:
             defaults.append(("Content-Type", content_type))
-    all_headers = [(k, v) for k, v in defaults if k.lower() not in present] + given
+    all_headers = [pair for pair in defaults if pair[0].lower() not in present] + given
     request = Request(method.upper(), url, scheme, host, port, target, all_headers, body)
     if header_safe(last_event_id):
         request = request.with_header("Last-Event-ID", header_safe(last_event_id))

@@ -621,3 +621,40 @@ def test_merge_headers_overrides_by_name() -> None:
 )
 def test_merge_headers_empty_sides(base: Any, extra: Any, merged: list[tuple[str, str]]) -> None:
     assert merge_headers(base, extra) == merged
+
+
+def _state_from(settings: Settings, **options: Any) -> SourceState:
+    arguments: dict[str, Any] = {
+        "headers": None,
+        "json": None,
+        "content": None,
+        "reconnect": None,
+        "last_event_id": "",
+        "comments": False,
+        "done_sentinel": "[DONE]",
+        "max_line_size": 1024,
+        "max_event_size": 4096,
+    }
+    return settings.state_for("GET", URL, **{**arguments, **options})
+
+
+def test_streams_with_the_same_decoder_options_share_them() -> None:
+    settings = Settings()
+    first, second = _state_from(settings), _state_from(settings)
+    assert first._decoder_options is second._decoder_options
+    assert _state_from(settings, comments=True)._decoder_options is not first._decoder_options
+    with pytest.raises(TypeError):
+        first._decoder_options["comments"] = True  # type: ignore[index]  # shared: read-only
+
+
+def test_a_decoder_option_that_cannot_be_a_key_is_refused_when_the_stream_opens() -> None:
+    state = _state_from(Settings(), max_line_size=[1024])
+    with pytest.raises(sseio.UsageError, match="max_line_size"):
+        state.opened(STREAM, 0.0)
+
+
+def test_an_unchanged_request_is_not_copied_for_each_connection() -> None:
+    state = source()
+    assert state.next_request() is state.request  # no Last-Event-ID to set or remove
+    state.last_event_id = "7"
+    assert last_event_ids(state.next_request()) == ["7"]
