@@ -218,13 +218,12 @@ class SSEDecoder(LineSplitter, FieldRules, Generic[T]):
             return self._feed(self._split(data))
         pieces = self._tail
         pieces.append(data[:end])
-        pieces[0] = pieces[0][6:]
         self._tail = []
         self._tail_size = 0
         utf8 = getincrementaldecoder("utf-8")("replace")
-        texts = []
-        for index, piece in enumerate(pieces):
-            texts.append(utf8.decode(piece))
+        texts = [utf8.decode(memoryview(pieces[0])[6:])]  # the value, after "data: "
+        for index in range(1, len(pieces)):
+            texts.append(utf8.decode(pieces[index]))
             pieces[index] = b""  # each piece goes as soon as it is text
         texts.append(utf8.decode(b"", True))
         text = "".join(texts)
