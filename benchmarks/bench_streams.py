@@ -81,6 +81,9 @@ WARM_PACED = 20
 SIZES = (100, 10 * 1024, 2**20, 8 * 2**20)
 WARM_SIZED = 2
 """Events of the warm-up stream before a size run (of the run's own size)."""
+MIN_SIZED = 16_384
+"""Fewest events of a timed size run: enough that a 10 KiB stream lasts about half a
+second, so one scheduling hiccup on a shared machine does not decide the figure."""
 SETUP_WAIT = 240.0
 """Seconds a client waits for every idle stream's first event (httpx-sse async takes
 about 105 s for 10,000 here: httpcore's pool walks every connection for each request)."""
@@ -118,7 +121,8 @@ def sized_body(size: int, count: int) -> bytes:
 
 
 def size_count(size: int, payload: int) -> int:
-    return max(2, payload // size)
+    """Events of a timed size run: ``payload`` bytes of them, at least ``MIN_SIZED`` below 1 MiB."""
+    return max(2, payload // size, MIN_SIZED if size < 2**20 else 2)
 
 
 def raise_fd_limit() -> int:

@@ -38,6 +38,13 @@ __all__ = ["DEFAULT_MAX_LINE_SIZE", "LineDecoder", "LineSplitter"]
 DEFAULT_MAX_LINE_SIZE = 16 * 1024 * 1024
 """16 MiB: room for base64 images and long tool-call arguments in one data line."""
 
+READ_SIZE = 64 * 1024
+"""What a transport asks for per read: ``read_size`` says when to ask for more."""
+
+LONG_LINE_READ_SIZE = 1024 * 1024
+"""The read size once a pending line is this long: a multi-megabyte line then
+costs a sixteenth of the reads and of the copies each read makes below."""
+
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -117,6 +124,11 @@ class LineSplitter:
     def pending(self) -> int:
         """Bytes received that do not yet form a complete line."""
         return self._tail_size + len(self._start)
+
+    @property
+    def read_size(self) -> int:
+        """How many bytes the next read may usefully ask for: more inside a long line."""
+        return LONG_LINE_READ_SIZE if self._tail_size >= LONG_LINE_READ_SIZE else READ_SIZE
 
     def _overflow(self) -> None:
         """The held line went over the limit: drop it, and skip it or record the error.

@@ -27,6 +27,7 @@ from urllib.parse import urljoin
 from .._core.decoder import SSEDecoder
 from .._core.errors import EventTimeout, LimitExceeded, ResponseError, UsageError
 from .._core.events import Comment, Done, ServerSentEvent
+from .._core.lines import READ_SIZE
 from .exchange import Response
 from .observe import (
     Hooks,
@@ -209,6 +210,11 @@ class SourceState:
             **self._decoder_options, last_event_id=self.last_event_id, retry=self.retry
         )
         self.policy.connected(now)
+
+    @property
+    def read_size(self) -> int:
+        """What the next read should ask for: more while a long line is pending."""
+        return READ_SIZE if self._decoder is None else self._decoder.read_size
 
     def feed(self, body: bytes) -> list[ServerSentEvent | Comment | Done]:
         """Items a piece of body completed, ``Done`` included (the adapter stops there).

@@ -36,6 +36,7 @@ from .._core.errors import (
     WriteError,
     WriteTimeout,
 )
+from .._core.lines import READ_SIZE
 from .anyio_socket import SocketStream, connect
 
 __all__ = [
@@ -55,7 +56,6 @@ __all__ = [
 ]
 
 Stream: TypeAlias = "anyio.abc.ByteStream"  # a string: anyio.abc loads its parts on use
-READ_SIZE = 64 * 1024
 _IO_ERRORS = (OSError, ssl.SSLError, anyio.BrokenResourceError, anyio.ClosedResourceError)
 
 
@@ -97,19 +97,19 @@ async def send(stream: Stream, data: bytes, timeout: float | None) -> None:
         raise WriteError(f"connection broke while sending the request: {exc}") from exc
 
 
-async def receive(stream: Stream, timeout: float | None) -> bytes:
-    """The next bytes that arrive (at most ``READ_SIZE``) within ``timeout``; ``b""`` at EOF."""
+async def receive(stream: Stream, timeout: float | None, size: int = READ_SIZE) -> bytes:
+    """The next bytes that arrive (at most ``size``) within ``timeout``; ``b""`` at EOF."""
     try:
         if type(stream) is SocketStream:
             # Bytes already in the kernel need no timer.
-            data = stream.receive_nowait(READ_SIZE)
+            data = stream.receive_nowait(size)
             if data is None:
                 with anyio.fail_after(timeout):
-                    return await stream.receive_later(READ_SIZE)
+                    return await stream.receive_later(size)
             await anyio.lowlevel.checkpoint()
             return data
         with anyio.fail_after(timeout):
-            return await stream.receive(READ_SIZE)
+            return await stream.receive(size)
     except anyio.EndOfStream:
         return b""
     except TimeoutError as exc:

@@ -42,6 +42,7 @@ from .._core.errors import (
     WriteError,
     WriteTimeout,
 )
+from .._core.lines import READ_SIZE
 
 __all__ = [
     "READ_SIZE",
@@ -60,7 +61,6 @@ __all__ = [
     "wall_clock",
 ]
 
-READ_SIZE = 64 * 1024
 _T = TypeVar("_T")
 
 
@@ -97,13 +97,13 @@ class TLSInTLS:
     def handshake(self, timeout: float | None) -> None:
         self._pump(self._tls.do_handshake, _deadline(timeout))
 
-    def recv(self, timeout: float | None) -> bytes:
-        """Up to ``READ_SIZE`` bytes within ``timeout``; ``b""`` at the end."""
+    def recv(self, timeout: float | None, size: int = READ_SIZE) -> bytes:
+        """Up to ``size`` bytes within ``timeout``; ``b""`` at the end."""
         if self._ended:
             return b""
         try:
             # b"" after the peer's close_notify (the ssl module's own way of saying it)
-            data = self._pump(partial(self._tls.read, READ_SIZE), _deadline(timeout))
+            data = self._pump(partial(self._tls.read, size), _deadline(timeout))
         except ssl.SSLEOFError:  # the outer stream ended without a close_notify
             data = b""
         self._ended = not data
@@ -211,13 +211,13 @@ def send(stream: Stream, data: bytes, timeout: float | None) -> None:
         raise WriteError(f"connection broke while sending the request: {exc}") from exc
 
 
-def receive(stream: Stream, timeout: float | None) -> bytes:
-    """The next bytes that arrive (at most ``READ_SIZE``) within ``timeout``; ``b""`` at EOF."""
+def receive(stream: Stream, timeout: float | None, size: int = READ_SIZE) -> bytes:
+    """The next bytes that arrive (at most ``size``) within ``timeout``; ``b""`` at EOF."""
     try:
         if isinstance(stream, TLSInTLS):
-            return stream.recv(timeout)
+            return stream.recv(timeout, size)
         stream.settimeout(timeout)
-        return stream.recv(READ_SIZE)
+        return stream.recv(size)
     except TimeoutError as exc:
         raise ReadTimeout(f"no data from the server for {timeout}s") from exc
     except OSError as exc:

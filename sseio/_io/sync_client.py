@@ -403,7 +403,7 @@ class EventSource:
         assert self._stream is not None
         wait, for_event = read_budget(self._timeout, backend.now(), self._last_event_at)
         try:
-            return backend.receive(self._stream, wait)
+            return backend.receive(self._stream, wait, self._state.read_size)
         except ReadTimeout as exc:
             if for_event:
                 raise EventTimeout(f"no event for {self._timeout.event}s") from exc.__cause__

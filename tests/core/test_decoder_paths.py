@@ -133,3 +133,24 @@ def test_iter_sse_reports_an_unfinished_line_over_the_limit_at_the_end() -> None
     assert next(stream) == sseio.ServerSentEvent(data="ok")
     with pytest.raises(sseio.LimitExceeded):
         next(stream)
+
+
+def test_read_size_grows_inside_a_long_line_and_drops_back_after_it() -> None:
+    from sseio._core.lines import LONG_LINE_READ_SIZE, READ_SIZE
+
+    decoder = sseio.SSEDecoder()
+    value = b"x" * (3 * LONG_LINE_READ_SIZE)
+    data = b"data: " + value + b"\n\ndata: next\n\n"
+    sizes = []
+    items: list[sseio.Item] = []
+    position = 0
+    while position < len(data):
+        size = decoder.read_size
+        sizes.append(size)
+        items += decoder.feed(data[position : position + size])
+        position += size
+    assert sizes[0] == READ_SIZE
+    assert LONG_LINE_READ_SIZE in sizes
+    assert sizes.index(LONG_LINE_READ_SIZE) == LONG_LINE_READ_SIZE // READ_SIZE
+    assert decoder.read_size == READ_SIZE
+    assert items == [sseio.ServerSentEvent(data=value.decode()), sseio.ServerSentEvent(data="next")]
