@@ -308,6 +308,28 @@ decoder, so a line over the limit is still reported at once, give or take a read
 """
 
 
+@overload
+def iter_sse(
+    chunks: Iterable[bytes | bytearray | memoryview],
+    *,
+    comments: Literal[False] = ...,
+    done_sentinel: str | None = ...,
+    max_line_size: int = ...,
+    max_event_size: int = ...,
+    last_event_id: str = ...,
+    retry: int | None = ...,
+) -> Iterator[ServerSentEvent | Done]: ...
+@overload
+def iter_sse(
+    chunks: Iterable[bytes | bytearray | memoryview],
+    *,
+    comments: bool,
+    done_sentinel: str | None = ...,
+    max_line_size: int = ...,
+    max_event_size: int = ...,
+    last_event_id: str = ...,
+    retry: int | None = ...,
+) -> Iterator[ServerSentEvent | Done | Comment]: ...
 def iter_sse(
     chunks: Iterable[bytes | bytearray | memoryview], **decoder_options: Any
 ) -> Iterator[ServerSentEvent | Done | Comment]:
@@ -348,6 +370,28 @@ def iter_sse(
     decoder.close()
 
 
+@overload
+def aiter_sse(
+    chunks: AsyncIterable[bytes | bytearray | memoryview],
+    *,
+    comments: Literal[False] = ...,
+    done_sentinel: str | None = ...,
+    max_line_size: int = ...,
+    max_event_size: int = ...,
+    last_event_id: str = ...,
+    retry: int | None = ...,
+) -> AsyncIterator[ServerSentEvent | Done]: ...
+@overload
+def aiter_sse(
+    chunks: AsyncIterable[bytes | bytearray | memoryview],
+    *,
+    comments: bool,
+    done_sentinel: str | None = ...,
+    max_line_size: int = ...,
+    max_event_size: int = ...,
+    last_event_id: str = ...,
+    retry: int | None = ...,
+) -> AsyncIterator[ServerSentEvent | Done | Comment]: ...
 async def aiter_sse(
     chunks: AsyncIterable[bytes | bytearray | memoryview], **decoder_options: Any
 ) -> AsyncIterator[ServerSentEvent | Done | Comment]:

@@ -83,7 +83,9 @@ class FieldRules:
             raise UsageError(f"retry must be a non-negative int (ms) or None, got {retry!r}")
         self._done = done_sentinel
         self._max_event_size = check_limit("max_event_size", max_event_size)
-        self._comments = bool(comments)
+        if not isinstance(comments, bool):
+            raise UsageError(f"comments must be True or False, got {comments!r}")
+        self._comments = comments
         self._data: bytes | bytearray | None = None  # None: no data line in this block
         self._event_type = b""
         self._id_buffer = last_event_id

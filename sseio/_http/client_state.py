@@ -22,12 +22,23 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
-from urllib.parse import urljoin
+from urllib.parse import urlencode, urljoin
 
 from .._core.decoder import SSEDecoder
 from .._core.errors import EventTimeout, LimitExceeded, ResponseError, UsageError
 from .._core.events import Comment, Done, ServerSentEvent
-from .._core.lines import READ_SIZE
+from .._core.lines import READ_SIZE, check_limit
+from .arguments import (
+    TRUST_SOURCES,
+    check_bool,
+    check_cert,
+    check_headers,
+    check_optional_str,
+    check_params,
+    check_reconnect,
+    check_str,
+    coerce_timeout,
+)
 from .exchange import Response
 from .observe import (
     Hooks,
@@ -41,7 +52,15 @@ from .reconnect import DEFAULT_TIMEOUT, Reconnect, ReconnectState, Timeout
 from .redirects import DEFAULT_MAX_REDIRECTS
 from .request import Request, header_safe, prepare_request
 
-__all__ = ["IdlePool", "Settings", "SourceState", "join_url", "merge_headers", "read_budget"]
+__all__ = [
+    "IdlePool",
+    "Settings",
+    "SourceState",
+    "join_url",
+    "merge_headers",
+    "read_budget",
+    "with_query",
+]
 
 C = TypeVar("C")
 
@@ -64,10 +83,29 @@ class Settings:
     proxy: str | Proxy | None = None
     trust_env: bool = True
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    params: tuple[tuple[str, str], ...] = ()
+    cert: Any = field(default=None, repr=False)  # may hold a key's password
+    trust: str = "certifi"
+    # The client's TLS context once built (sseio._io.tls), shared by its streams.
+    tls_cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        check_str("base_url", self.base_url)
+        object.__setattr__(self, "timeout", coerce_timeout(self.timeout))
+        check_reconnect(self.reconnect)
+        check_bool("verify", self.verify)
+        check_bool("trust_env", self.trust_env)
+        if isinstance(self.max_redirects, bool) or not isinstance(self.max_redirects, int):
+            raise UsageError(f"max_redirects must be an int, got {self.max_redirects!r}")
+        if self.max_redirects < 0:
+            raise UsageError(f"max_redirects must be 0 or more, got {self.max_redirects!r}")
         if self.hooks is not None and not isinstance(self.hooks, Hooks):
             raise UsageError(f"hooks must be a sseio.Hooks, got {self.hooks!r}")
+        check_cert(self.cert)
+        if self.trust not in TRUST_SOURCES:
+            raise UsageError(f'trust must be "certifi" or "system", got {self.trust!r}')
+        if self.ssl_context is not None and (self.cert is not None or self.trust != "certifi"):
+            raise UsageError("give ssl_context= or cert=/trust=, not both")
         if self.proxy is not None:
             proxy_route(self.proxy)  # a bad proxy is the caller's error, raised at once
 
@@ -82,6 +120,10 @@ class Settings:
             host=request.host,
             port=request.port,
         )
+
+    def timeout_for(self, timeout: object) -> Timeout:
+        """A call's ``timeout`` (a ``Timeout`` or seconds), else the client's."""
+        return self.timeout if timeout is None else coerce_timeout(timeout)
 
     def state_for(
         self,
@@ -98,12 +140,16 @@ class Settings:
         max_line_size: int,
         max_event_size: int,
         retry: int | None = None,
+        params: Any = None,
     ) -> SourceState:
         """The state for one stream: the call's arguments (validated) over the defaults."""
+        check_str("url", url)
+        check_reconnect(reconnect)
+        query = [*self.params, *check_params("params", params)]
         request = prepare_request(
             method,
-            join_url(self.base_url, url),
-            headers=merge_headers(self.headers, headers),
+            with_query(join_url(self.base_url, url), query),
+            headers=merge_headers(self.headers, check_headers("headers", headers)),
             json=json,
             content=content,
             last_event_id=last_event_id,
@@ -122,13 +168,14 @@ class Settings:
 def _decoder_options(
     comments: bool, done_sentinel: str | None, max_line_size: int, max_event_size: int
 ) -> Mapping[str, Any]:
-    """The decoder's options for a stream: one shared, read-only mapping per
-    combination in use (a gateway's thousands of streams hold one), unshared
-    when a value cannot be a key (the decoder then refuses it)."""
-    try:
-        return _shared_options(comments, done_sentinel, max_line_size, max_event_size)
-    except TypeError:
-        return _options(comments, done_sentinel, max_line_size, max_event_size)
+    """The decoder's options for a stream, checked now (not when the stream opens):
+    one shared, read-only mapping per combination in use (a gateway's thousands
+    of streams hold one)."""
+    check_bool("comments", comments)
+    check_optional_str("done_sentinel", done_sentinel)
+    check_limit("max_line_size", max_line_size)
+    check_limit("max_event_size", max_event_size)
+    return _shared_options(comments, done_sentinel, max_line_size, max_event_size)
 
 
 def _options(
@@ -386,6 +433,15 @@ def join_url(base_url: str, url: str) -> str:
     if not base_url or "://" in url:
         return url
     return urljoin(base_url.rstrip("/") + "/", url.lstrip("/"))
+
+
+def with_query(url: str, params: list[tuple[str, str]]) -> str:
+    """``url`` with ``params`` added after any query it has (before a fragment)."""
+    if not params:
+        return url
+    head, hash_mark, fragment = url.partition("#")
+    joiner = "&" if "?" in head and not head.endswith(("?", "&")) else ("" if "?" in head else "?")
+    return head + joiner + urlencode(params) + hash_mark + fragment
 
 
 def merge_headers(base: Any, extra: Any) -> list[tuple[str, str]]:

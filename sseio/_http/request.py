@@ -141,13 +141,19 @@ def prepare_request(
     body = b""
     content_type = None
     if json is not None:
-        body = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            text = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"json= cannot be sent as JSON: {exc}") from exc
+        body = text.encode()
         content_type = "application/json"
     elif isinstance(content, str):
         body = content.encode()
         content_type = "text/plain; charset=utf-8"
-    elif content is not None:
+    elif isinstance(content, (bytes, bytearray, memoryview)):
         body = bytes(content)
+    elif content is not None:
+        raise UsageError(f"content must be bytes or str, got {type(content).__name__}")
     present = {name.lower() for name, _ in given}
     defaults = [
         ("Host", host_header(scheme, host, port)),

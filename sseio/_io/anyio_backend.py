@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncGenerator, Callable
 from inspect import isawaitable
 from types import AsyncGeneratorType
-from typing import Any, TypeAlias, cast
+from typing import Any, TypeAlias, TypeVar, cast
 
 import anyio
 import anyio.abc
@@ -48,12 +48,16 @@ __all__ = [
     "interrupt",
     "now",
     "receive",
+    "run_blocking",
     "running",
     "send",
     "sleep",
     "start_tls",
     "wall_clock",
 ]
+
+A = TypeVar("A")
+R = TypeVar("R")
 
 Stream: TypeAlias = "anyio.abc.ByteStream"  # a string: anyio.abc loads its parts on use
 _IO_ERRORS = (OSError, ssl.SSLError, anyio.BrokenResourceError, anyio.ClosedResourceError)
@@ -145,6 +149,12 @@ def wall_clock() -> float:
 def running(generator: AsyncGenerator[Any, None]) -> bool:
     """Whether ``generator`` is executing right now (another task is inside it)."""
     return cast(AsyncGeneratorType[Any, Any], generator).ag_running
+
+
+async def run_blocking(function: Callable[[A], R], argument: A) -> R:
+    """``function(argument)`` in a worker thread: slow set-up work (a TLS context
+    loading its CA bundle) that must not stall the event loop."""
+    return await anyio.to_thread.run_sync(function, argument)
 
 
 async def call_hook(hook: Callable[[Any], Any], value: Any) -> None:

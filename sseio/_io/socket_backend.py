@@ -54,12 +54,16 @@ __all__ = [
     "interrupt",
     "now",
     "receive",
+    "run_blocking",
     "running",
     "send",
     "sleep",
     "start_tls",
     "wall_clock",
 ]
+
+A = TypeVar("A")
+R = TypeVar("R")
 
 _T = TypeVar("_T")
 
@@ -254,6 +258,11 @@ def wall_clock() -> float:
 def running(generator: Generator[Any, None, None]) -> bool:
     """Whether ``generator`` is executing right now (another thread is inside it)."""
     return getgeneratorstate(generator) == GEN_RUNNING
+
+
+def run_blocking(function: Callable[[A], R], argument: A) -> R:
+    """``function(argument)``, here and now (the anyio backend runs it in a thread)."""
+    return function(argument)
 
 
 def call_hook(hook: Callable[[Any], Any], value: Any) -> None:

@@ -11,18 +11,26 @@ import os
 import ssl
 from collections.abc import Generator, Iterator, Mapping
 from logging import DEBUG, INFO, WARNING, getLogger
-from typing import Any
+from typing import Any, Generic, Literal, TypeVar, cast, overload
 
-from .._core.errors import ConnectError, EventTimeout, ReadTimeout, SSEError
+from .._core.errors import ConnectError, EventTimeout, ReadTimeout, SSEError, UsageError
 from .._core.events import Comment, Done, ServerSentEvent
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
 from .._core.lines import DEFAULT_MAX_LINE_SIZE
+from .._http.arguments import (
+    ClientCert,
+    QueryParams,
+    check_headers,
+    check_instance,
+    check_params,
+    client_environment,
+    coerce_timeout,
+)
 from .._http.client_state import (
     DRAIN_TIMEOUT,
     IdlePool,
     Settings,
     SourceState,
-    merge_headers,
     read_budget,
 )
 from .._http.exchange import (
@@ -44,23 +52,27 @@ from .._http.proxy import (
     ProxyRoute,
     Tunnel,
     forwarded,
-    proxy_environment,
     proxy_refused,
 )
 from .._http.reconnect import DEFAULT_TIMEOUT, Reconnect, Timeout
 from .._http.redirects import DEFAULT_MAX_REDIRECTS, redirect
 from .._http.request import Request
 from . import socket_backend as backend
-from .tls import ssl_context as make_ssl_context
+from .tls import build_client_context, client_context
 
 __all__ = ["Client", "EventSource", "connect_sse"]
 
 _log = getLogger("sseio.client")
 
 
-class EventSource:
+E = TypeVar("E", bound="ServerSentEvent | Comment", covariant=True)
+"""What a source yields: ``ServerSentEvent``, or with ``comments=True`` also ``Comment``."""
+
+
+class EventSource(Generic[E]):
     """An event stream: ``async with`` connects, ``for event in source`` reads
-    (see ``connect_sse``)."""
+    (see ``connect_sse``); ``E`` is ``ServerSentEvent``, or ``ServerSentEvent |
+    Comment`` for a source opened with ``comments=True``."""
 
     __slots__ = (
         "_closed",
@@ -136,7 +148,7 @@ class EventSource:
         if iterator is not None and backend.running(iterator) and stream is not None:
             backend.interrupt(stream)
 
-    def __enter__(self) -> EventSource:
+    def __enter__(self) -> EventSource[E]:
         """Connect, unless this source connected already; a failure closes it."""
         if self._state.started_at is None and not self._closed:
             try:
@@ -168,10 +180,10 @@ class EventSource:
         self._drop()
         self._finish(None)
 
-    def __iter__(self) -> Iterator[ServerSentEvent | Comment]:
+    def __iter__(self) -> Iterator[E]:
         # Kept so that close() can finish it: a loop left with ``break`` leaves it open.
         self._iterator = self._iterate()
-        return self._iterator
+        return cast("Iterator[E]", self._iterator)
 
     def _iterate(self) -> Generator[ServerSentEvent | Comment, None, None]:
         state = self._state
@@ -375,14 +387,18 @@ class EventSource:
         settings, timeout = self._settings, self._timeout
         tls = None
         if request.scheme == "https":
-            tls = make_ssl_context(settings.ssl_context, settings.verify)
+            tls = client_context(settings) or backend.run_blocking(
+                build_client_context, settings
+            )
         if route is None:
             _log.debug("connecting to %s:%d", request.host, request.port)
             return backend.dial(request.host, request.port, tls, timeout.connect)
         _log.debug("connecting to %s:%d through %s", request.host, request.port, route.shown)
         proxy_tls = None
         if route.scheme == "https":
-            proxy_tls = make_ssl_context(settings.ssl_context, settings.verify)
+            proxy_tls = client_context(settings) or backend.run_blocking(
+                build_client_context, settings
+            )
         try:
             stream = backend.dial(route.host, route.port, proxy_tls, timeout.connect)
         except ConnectError as exc:  # ConnectTimeout included: the same type, the proxy named
@@ -458,7 +474,8 @@ class Client:
         *,
         base_url: str = "",
         headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
-        timeout: Timeout = DEFAULT_TIMEOUT,
+        params: QueryParams | None = None,
+        timeout: Timeout | float = DEFAULT_TIMEOUT,
         reconnect: Reconnect | None = None,
         ssl_context: ssl.SSLContext | None = None,
         verify: bool = True,
@@ -467,11 +484,16 @@ class Client:
         hooks: Hooks | None = None,
         proxy: str | Proxy | None = None,
         trust_env: bool = True,
+        cert: ClientCert | None = None,
+        trust: Literal["certifi", "system"] = "certifi",
     ) -> None:
+        check_instance("ssl_context", ssl_context, ssl.SSLContext, "an ssl.SSLContext")
+        if isinstance(max_idle_per_origin, bool) or not isinstance(max_idle_per_origin, int):
+            raise UsageError(f"max_idle_per_origin must be an int, got {max_idle_per_origin!r}")
         self.settings = Settings(
             base_url,
-            tuple(merge_headers(headers, None)),
-            timeout,
+            tuple(check_headers("headers", headers)),
+            coerce_timeout(timeout),
             reconnect,
             ssl_context,
             verify,
@@ -479,21 +501,63 @@ class Client:
             hooks,
             proxy,
             trust_env,
-            proxy_environment(os.environ) if trust_env else {},
+            client_environment(os.environ) if trust_env is True else {},
+            tuple(check_params("params", params)),
+            cert,
+            trust,
         )
         self._pool: IdlePool[backend.Stream] | None = (
             IdlePool(max_idle_per_origin) if max_idle_per_origin > 0 else None
         )
 
+    @overload
+    def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | list[tuple[str, str]] | None = ...,
+        params: QueryParams | None = ...,
+        json: Any = ...,
+        content: bytes | str | None = ...,
+        timeout: Timeout | float | None = ...,
+        reconnect: Reconnect | None = ...,
+        last_event_id: str = ...,
+        retry: int | None = ...,
+        comments: Literal[False] = ...,
+        done_sentinel: str | None = ...,
+        max_line_size: int = ...,
+        max_event_size: int = ...,
+    ) -> EventSource[ServerSentEvent]: ...
+    @overload
+    def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | list[tuple[str, str]] | None = ...,
+        params: QueryParams | None = ...,
+        json: Any = ...,
+        content: bytes | str | None = ...,
+        timeout: Timeout | float | None = ...,
+        reconnect: Reconnect | None = ...,
+        last_event_id: str = ...,
+        retry: int | None = ...,
+        comments: bool,
+        done_sentinel: str | None = ...,
+        max_line_size: int = ...,
+        max_event_size: int = ...,
+    ) -> EventSource[ServerSentEvent | Comment]: ...
     def stream(
         self,
         method: str,
         url: str,
         *,
         headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
+        params: QueryParams | None = None,
         json: Any = None,
         content: bytes | str | None = None,
-        timeout: Timeout | None = None,
+        timeout: Timeout | float | None = None,
         reconnect: Reconnect | None = None,
         last_event_id: str = "",
         retry: int | None = None,
@@ -501,7 +565,7 @@ class Client:
         done_sentinel: str | None = "[DONE]",
         max_line_size: int = DEFAULT_MAX_LINE_SIZE,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
-    ) -> EventSource:
+    ) -> EventSource[Any]:
         """A stream, to open with ``async with``: entering connects and returns the
         source once the server answered 200 with an event stream; leaving closes it.
 
@@ -520,8 +584,10 @@ class Client:
             done_sentinel=done_sentinel,
             max_line_size=max_line_size,
             max_event_size=max_event_size,
+            params=params,
         )
-        return EventSource(state, self.settings, timeout or self.settings.timeout, self._pool)
+        timeout = self.settings.timeout_for(timeout)
+        return EventSource(state, self.settings, timeout, self._pool)
 
     @property
     def idle_connections(self) -> int:
@@ -541,14 +607,67 @@ class Client:
         self.close()
 
 
+@overload
+def connect_sse(
+    url: str,
+    *,
+    method: str = ...,
+    headers: Mapping[str, str] | list[tuple[str, str]] | None = ...,
+    params: QueryParams | None = ...,
+    json: Any = ...,
+    content: bytes | str | None = ...,
+    timeout: Timeout | float = ...,
+    reconnect: Reconnect | None = ...,
+    ssl_context: ssl.SSLContext | None = ...,
+    verify: bool = ...,
+    last_event_id: str = ...,
+    retry: int | None = ...,
+    comments: Literal[False] = ...,
+    done_sentinel: str | None = ...,
+    max_redirects: int = ...,
+    max_line_size: int = ...,
+    max_event_size: int = ...,
+    hooks: Hooks | None = ...,
+    proxy: str | Proxy | None = ...,
+    trust_env: bool = ...,
+    cert: ClientCert | None = ...,
+    trust: Literal["certifi", "system"] = ...,
+) -> EventSource[ServerSentEvent]: ...
+@overload
+def connect_sse(
+    url: str,
+    *,
+    method: str = ...,
+    headers: Mapping[str, str] | list[tuple[str, str]] | None = ...,
+    params: QueryParams | None = ...,
+    json: Any = ...,
+    content: bytes | str | None = ...,
+    timeout: Timeout | float = ...,
+    reconnect: Reconnect | None = ...,
+    ssl_context: ssl.SSLContext | None = ...,
+    verify: bool = ...,
+    last_event_id: str = ...,
+    retry: int | None = ...,
+    comments: bool,
+    done_sentinel: str | None = ...,
+    max_redirects: int = ...,
+    max_line_size: int = ...,
+    max_event_size: int = ...,
+    hooks: Hooks | None = ...,
+    proxy: str | Proxy | None = ...,
+    trust_env: bool = ...,
+    cert: ClientCert | None = ...,
+    trust: Literal["certifi", "system"] = ...,
+) -> EventSource[ServerSentEvent | Comment]: ...
 def connect_sse(
     url: str,
     *,
     method: str = "GET",
     headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
+    params: QueryParams | None = None,
     json: Any = None,
     content: bytes | str | None = None,
-    timeout: Timeout = DEFAULT_TIMEOUT,
+    timeout: Timeout | float = DEFAULT_TIMEOUT,
     reconnect: Reconnect | None = None,
     ssl_context: ssl.SSLContext | None = None,
     verify: bool = True,
@@ -562,7 +681,9 @@ def connect_sse(
     hooks: Hooks | None = None,
     proxy: str | Proxy | None = None,
     trust_env: bool = True,
-) -> EventSource:
+    cert: ClientCert | None = None,
+    trust: Literal["certifi", "system"] = "certifi",
+) -> EventSource[Any]:
     """An event stream, to open with ``async with``: entering connects and gives the
     ``EventSource`` once the server answered 200 with ``text/event-stream``.
 
@@ -588,11 +709,14 @@ def connect_sse(
         hooks=hooks,
         proxy=proxy,
         trust_env=trust_env,
+        cert=cert,
+        trust=trust,
     )
     return client.stream(
         method,
         url,
         headers=headers,
+        params=params,
         json=json,
         content=content,
         last_event_id=last_event_id,

@@ -186,3 +186,17 @@ async def test_restart_inside_the_loop_keeps_retry_and_counts_as_a_reconnect(
     assert (source.retry, source.last_event_id, source.reconnects) == (4000, "2", 1)
     assert [(s.reason, s.delay, s.attempt) for s in seen] == [("restart", 0.0, 1)]
     assert server.requests[1].header("last-event-id") == "9"
+
+
+async def test_params_and_a_timeout_in_seconds(async_env: Env) -> None:
+    server = async_env.server
+    server.script(stream(event("a"), DONE), stream(event("b"), DONE))
+    async with sseio.AsyncClient(params={"key": "k 1"}, timeout=5) as client:
+        assert client.settings.timeout == sseio.Timeout(connect=5, read=5, write=5)
+        for extra in ({"topic": ["x", "y"]}, None):
+            async with client.stream(
+                "GET", server.url("/e?v=1"), params=extra, timeout=2.5
+            ) as source:
+                assert [item async for item in source] in ([sse("a")], [sse("b")])
+    targets = [request.target for request in server.requests]
+    assert targets == ["/e?v=1&key=k+1&topic=x&topic=y", "/e?v=1&key=k+1"]

@@ -148,3 +148,11 @@ def test_restart_inside_the_loop_keeps_retry(blocking_env: Env) -> None:
                 source.restart()
     assert [item.data for item in items] == ["a", "b"]
     assert (source.retry, source.reconnects) == (4000, 1)
+
+
+def test_params_and_a_timeout_in_seconds(blocking_env: Env) -> None:
+    server = blocking_env.server
+    server.script(stream(event("a"), DONE))
+    with sseio.connect_sse(server.url("/e"), params=[("n", 1), ("on", True)], timeout=5) as source:
+        assert list(source) == [sse("a")]
+    assert [request.target for request in server.requests] == ["/e?n=1&on=true"]
