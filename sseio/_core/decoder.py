@@ -20,7 +20,7 @@ from codecs import getincrementaldecoder
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any, Generic, Literal, TypeVar, overload
 
-from .errors import LimitExceeded
+from .errors import LimitExceeded, UsageError
 from .events import DONE, Comment, Done, ServerSentEvent
 from .fields import DEFAULT_MAX_EVENT_SIZE, FieldRules
 from .lines import DEFAULT_MAX_LINE_SIZE, LineSplitter
@@ -95,7 +95,7 @@ class SSEDecoder(LineSplitter, FieldRules, Generic[T]):
     def feed(self, data: bytes | bytearray | memoryview) -> list[T]:
         """Return every item this chunk completed, in stream order."""
         if type(data) is not bytes:
-            data = bytes(data)
+            data = _as_bytes(data)
         if not self._quiet or 13 in data:
             if self._failed:
                 self._check_open()
@@ -308,6 +308,26 @@ decoder, so a line over the limit is still reported at once, give or take a read
 """
 
 
+def _as_bytes(data: object) -> bytes:
+    """A chunk that is not ``bytes`` as bytes, or ``UsageError`` for text and the rest."""
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    if isinstance(data, str):
+        raise UsageError("feed() takes bytes, got a str: pass the raw body (encode it first)")
+    raise UsageError(f"feed() takes bytes, got {type(data).__name__}")
+
+
+def _check_chunks(chunks: object, last: object) -> None:
+    """After a ``TypeError`` in ``iter_sse``: a ``UsageError`` if the input was wrong."""
+    if not isinstance(chunks, (Iterable, AsyncIterable)):
+        raise UsageError(f"iter_sse() takes an iterable of bytes, got {type(chunks).__name__}")
+    if not isinstance(last, (bytes, bytearray, memoryview)):
+        hint = (
+            ": pass the raw body (iter_bytes(), not iter_text())" if isinstance(last, str) else ""
+        )
+        raise UsageError(f"iter_sse() takes chunks of bytes, got {type(last).__name__}{hint}")
+
+
 @overload
 def iter_sse(
     chunks: Iterable[bytes | bytearray | memoryview],
@@ -345,6 +365,7 @@ def iter_sse(
     gather_limit = min(_GATHER_LIMIT, decoder.max_line_size)
     held: list[bytes | bytearray | memoryview] = []
     held_size = 0
+    chunk: object = None
     try:
         for chunk in chunks:
             if 10 in chunk or 13 in chunk:
@@ -366,6 +387,9 @@ def iter_sse(
     except LimitExceeded as exc:
         received, exc.events = exc.events, []
         yield from received
+        raise
+    except TypeError:
+        _check_chunks(chunks, chunk)
         raise
     decoder.close()
 
@@ -401,6 +425,7 @@ async def aiter_sse(
     gather_limit = min(_GATHER_LIMIT, decoder.max_line_size)
     held: list[bytes | bytearray | memoryview] = []
     held_size = 0
+    chunk: object = None
     try:
         async for chunk in chunks:
             if 10 in chunk or 13 in chunk:
@@ -424,5 +449,8 @@ async def aiter_sse(
         received, exc.events = exc.events, []
         for item in received:
             yield item
+        raise
+    except TypeError:
+        _check_chunks(chunks, chunk)
         raise
     decoder.close()

@@ -25,6 +25,7 @@ import base64
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import h11
@@ -55,6 +56,9 @@ class Proxy:
 
     url: str
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    def __post_init__(self) -> None:
+        proxy_route(self)  # a bad URL or header is the caller's error, raised at once
 
     def __repr__(self) -> str:
         return f"Proxy({redacted_url(self.url)!r})"
@@ -87,11 +91,22 @@ class ProxyRoute:
 def proxy_route(proxy: str | Proxy) -> ProxyRoute:
     """The route through ``proxy`` (a URL or a ``Proxy``), checked: ``UsageError``
     for anything but an ``http://``/``https://`` URL with a host."""
+    headers: tuple[tuple[str, str], ...] = ()
     if isinstance(proxy, str):
-        proxy = Proxy(proxy)
-    if not isinstance(proxy, Proxy):
+        url = proxy.strip()
+    elif isinstance(proxy, Proxy):
+        url, headers = proxy.url, proxy.headers
+        if not isinstance(url, str):
+            raise UsageError(f"Proxy url must be a str, got {type(url).__name__}")
+        given: Any = headers
+        if not isinstance(given, tuple) or not all(
+            isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+            for pair in given
+        ):
+            raise UsageError("Proxy headers must be a tuple of (str, str) pairs")
+        url = url.strip()
+    else:
         raise UsageError(f"proxy must be a URL string or a sseio.Proxy, got {proxy!r}")
-    url = proxy.url.strip()
     if "://" not in url:
         url = "http://" + url  # "proxy:3128", as requests and curl read it
     scheme, host, port, _ = split_url(url, "proxy url")
@@ -100,7 +115,7 @@ def proxy_route(proxy: str | Proxy) -> ProxyRoute:
     if parts.username is not None or parts.password is not None:
         pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
         authorization = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
-    return ProxyRoute(scheme, host, port, authorization, proxy.headers, redacted_url(url))
+    return ProxyRoute(scheme, host, port, authorization, headers, redacted_url(url))
 
 
 def _variable(environ: Mapping[str, str], name: str) -> str | None:

@@ -132,3 +132,37 @@ def test_headers_and_params_normalise_to_pairs() -> None:
 def test_params_join_the_query(url: str, expected: str) -> None:
     assert with_query(url, [("a", "1"), ("b", "x y")]) == expected
     assert with_query(url, []) == url
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: sseio.SSEDecoder().feed("data: x\n\n"), "takes bytes, got a str"),
+        (lambda: sseio.SSEDecoder().feed(5), "takes bytes, got int"),
+        (lambda: list(sseio.iter_sse(["data: x\n\n"])), "chunks of bytes, got str: pass the raw"),
+        (lambda: list(sseio.iter_sse(5)), "iterable of bytes, got int"),
+        (lambda: sseio.Proxy(5), "Proxy url must be a str"),
+        (lambda: sseio.Proxy("http://h:1", headers=[("a", "b")]), "Proxy headers must be a tuple"),
+    ],
+)
+def test_core_values_check_their_input(call: Any, message: str) -> None:
+    with pytest.raises(sseio.UsageError, match=message):
+        call()
+
+
+@pytest.mark.anyio
+async def test_aiter_sse_names_text_chunks() -> None:
+    async def texts() -> Any:
+        yield "data: x\n\n"
+
+    source = texts()
+    items = sseio.aiter_sse(source)
+    with pytest.raises(sseio.UsageError, match="chunks of bytes, got str"):
+        await items.__anext__()
+    await items.aclose()  # type: ignore[attr-defined]
+    await source.aclose()
+
+
+def test_a_bytearray_and_a_memoryview_are_fed_as_bytes() -> None:
+    assert sseio.SSEDecoder().feed(bytearray(b"data: a\n\n")) == [sseio.ServerSentEvent(data="a")]
+    assert sseio.SSEDecoder().feed(memoryview(b"data: b\n\n")) == [sseio.ServerSentEvent(data="b")]
