@@ -204,6 +204,8 @@ class SSEServer:
     ) -> None:
         if not callable(handler):
             raise UsageError(f"handler must be an async callable, got {handler!r}")
+        if not isinstance(host, str):
+            raise UsageError(f"host must be a str, got {host!r}")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise UsageError(f"port must be an int from 0 to 65535, got {port!r}")
         check_interval(keepalive, "keepalive")

@@ -1186,6 +1186,7 @@ async def _no_events() -> AsyncIterator[StreamItem]:
     [
         (lambda: SSEServer("nope"), "handler must be an async callable"),  # type: ignore[arg-type]
         (lambda: SSEServer(stream_of(), port=70000), "port must be an int"),
+        (lambda: SSEServer(stream_of(), host=5), "host must be a str"),
         (lambda: SSEServer(stream_of(), keepalive=0), "keepalive must be a positive"),
         (lambda: SSEServer(stream_of(), keepalive=True), "keepalive must be a positive"),
         (lambda: SSEServer(stream_of(), send_timeout=None), "send_timeout must be a positive"),  # type: ignore[arg-type]
