@@ -36,6 +36,10 @@ TWINS = {
         "sseio/chat/_sync.py",
         "The blocking chat client: ``ChatClient`` and ``ChatStream``.",
     ),
+    "sseio/chat/_streams_async.py": (
+        "sseio/chat/_streams_sync.py",
+        "The blocking Responses and Messages clients: ``ResponsesClient``, ``MessagesClient``.",
+    ),
 }
 
 NAMES = {
@@ -45,6 +49,12 @@ NAMES = {
     "AsyncEventSource": "EventSource",
     "AsyncGenerator": "Generator",
     "AsyncIterator": "Iterator",
+    "AsyncMessagesClient": "MessagesClient",
+    "AsyncMessagesStream": "MessagesStream",
+    "AsyncResponsesClient": "ResponsesClient",
+    "AsyncResponsesStream": "ResponsesStream",
+    "_AsyncShapedClient": "_ShapedClient",
+    "_AsyncShapedStream": "_ShapedStream",
     "StopAsyncIteration": "StopIteration",
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",
