@@ -5,7 +5,8 @@
 ``ANTHROPIC_API_KEY`` (sent as ``x-api-key``, with ``anthropic-version:
 2023-06-01``), the base URL from ``base_url=`` or ``ANTHROPIC_BASE_URL``, else
 Anthropic's.  ``MessagesAccumulator`` joins the blocks' pieces (a tool use's
-input decoded from its concatenated JSON when the block stops; usage from
+input decoded from its concatenated JSON when the block stops, ``None`` if that
+is not JSON, as when ``max_tokens`` cut it; usage from
 ``message_delta`` overrides ``message_start``'s field by field, as the counts
 are cumulative).  ``MessagesCall`` turns each SSE event into a typed event
 (``error`` events raised as ``APIError``; a stream that does not open with
@@ -140,7 +141,7 @@ class _Block:
             if isinstance(signature, str) and signature:
                 self.signature.append(signature)
 
-    def stop(self, payload: Any) -> None:
+    def stop(self) -> None:
         if self.type not in TOOL_USE_TYPES:
             return
         text = "".join(self.pieces)
@@ -150,10 +151,7 @@ class _Block:
         try:
             self.input = json.loads(text)
         except ValueError:
-            shown = text if len(text) <= 60 else text[:57] + "..."
-            raise InvalidChunk(
-                f"the input of tool use {self.name!r} is not JSON: {shown!r}", payload=payload
-            ) from None
+            self.input = None  # cut short (max_tokens): ``partial_json`` keeps what came
 
     def block(self) -> ContentBlock:
         if self.type == "text":
@@ -200,7 +198,7 @@ class MessagesAccumulator:
         return block
 
     def add(self, event: MessageStreamEvent) -> None:
-        """Take one event; ``InvalidChunk`` if a tool use's input ends up not JSON."""
+        """Take one event."""
         self.events += 1
         kind = type(event)
         if kind is TextDelta:
@@ -222,7 +220,7 @@ class MessagesAccumulator:
             assert isinstance(event, ContentBlockStop)
             block = self._blocks.get(event.index)
             if block is not None:
-                block.stop(event.raw)
+                block.stop()
         elif kind is MessageDelta:
             assert isinstance(event, MessageDelta)
             if event.stop_reason is not None:

@@ -182,8 +182,8 @@ class ThinkingBlock:
 
 @dataclass(frozen=True, slots=True)
 class ToolUseBlock:
-    """A tool use: ``input`` is the JSON input decoded (``None`` while it is incomplete);
-    ``partial_json`` the text it was decoded from."""
+    """A tool use: ``input`` is the JSON input decoded (``None`` while it is incomplete, or
+    if it is not JSON); ``partial_json`` the text it was decoded from."""
 
     id: str | None
     name: str
