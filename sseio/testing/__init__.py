@@ -1,10 +1,12 @@
 """sseio.testing: an OpenAI-compatible API to test against, and a pytest plugin.
 
 ``MockAPI`` (configured by ``MockConfig``) serves streaming and non-streaming
-chat completions and ``/v1/models`` on ``SSEServer``, with deterministic
-answers (so tests can compare with ``MockAPI.expected_answer``) and fault
-modes chosen per request (truncate, drop, in-stream errors, stalls, 429/5xx,
-an HTML page).  ``run_mock`` serves it until cancelled; ``mock_in_thread``
+chat completions, OpenAI Responses (``/v1/responses``), Anthropic Messages
+(``/v1/messages``) and ``/v1/models`` on ``SSEServer``, for any model name,
+with deterministic answers (so tests can compare with
+``MockAPI.expected_answer`` and ``MockAPI.expected_turn``) and fault modes
+chosen per request (truncate, drop, in-stream errors, stalls, 429/5xx, an
+HTML page).  ``run_mock`` serves it until cancelled; ``mock_in_thread``
 serves it from a background thread for blocking code.
 
 The pytest plugin (registered as the ``sseio`` entry point) gives the

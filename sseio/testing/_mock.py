@@ -2,23 +2,35 @@
 ``sseio serve`` and the chat client tests run against it.
 
 It imitates the seed API (HelpingAI / Dhanishtha) closely enough that the
-``openai`` SDK streams from it as from the real service:
+``openai`` SDK streams from it as from the real service, and it speaks two more
+stream shapes, closely enough for the ``openai`` and ``anthropic`` SDKs:
 
-- ``GET /v1/models`` and ``GET /v1/models/{id}`` list the configured models;
+- ``GET /v1/models`` and ``GET /v1/models/{id}`` list the configured models
+  (each object readable by both SDKs);
 - ``POST /v1/chat/completions`` validates the body as the real API does (400
-  ``invalid_request_error``, 404 ``model_not_found``, 401 ``invalid_api_key``
-  when ``MockConfig.api_key`` is set) and answers with ``chat.completion.chunk``
+  ``invalid_request_error``, 401 ``invalid_api_key`` when ``MockConfig.api_key``
+  is set, 404 ``model_not_found`` only with ``MockConfig.known_models_only``:
+  any model name is served otherwise) and answers with ``chat.completion.chunk``
   events ending with ``data: [DONE]`` (``stream: true``) or one
   ``chat.completion`` object.  ``n``, ``max_tokens`` / ``max_completion_tokens``
   (``finish_reason: "length"``), ``tools`` / ``tool_choice`` (the model calls the
   first function tool, or the one named) and ``stream_options.include_usage``
-  behave as OpenAI documents them; other fields are ignored.
+  behave as OpenAI documents them; other fields are ignored;
+- ``POST /v1/responses`` answers as OpenAI's Responses API (``response.*``
+  events, or one ``response`` object), ``POST /v1/messages`` as Anthropic's
+  Messages API (``message_start`` ... ``message_stop``, or one ``message``; it
+  needs ``anthropic-version``, and its refusals are worded as Anthropic's).
+  Both are described in ``sseio.testing._mock_shape_request`` and
+  ``sseio.testing._mock_shape_plans``.
 
+The key, when set, is accepted as ``Authorization: Bearer`` or ``x-api-key``.
 Answers are deterministic (``sseio.testing._mock_answer``), so tests compare what they
-received with ``MockAPI.expected_answer(body)``.  Faults are chosen per request
-by the ``X-Mock-Fault`` header or the body field ``"mock_fault"`` (the header
-wins; syntax and modes in ``sseio.testing._mock_request``); this module counts the
-requests of each fault ``key`` for ``times=K``.
+received with ``MockAPI.expected_answer(body)`` (chat) or
+``MockAPI.expected_turn(path, body)`` (Responses, Messages).  Faults are chosen
+per request by the ``X-Mock-Fault`` header or the body field ``"mock_fault"``
+on every POST endpoint (the header wins; syntax and modes in
+``sseio.testing._mock_request``); this module counts the requests of each fault
+``key`` for ``times=K``.
 
 A request with ``"stream": false`` gets the status faults as a streamed one
 does; for the others it gets 500 (``error``, ``error-event``), 503
@@ -70,11 +82,29 @@ from ._mock_request import (
     Fault,
     InvalidChatRequest,
     MockConfig,
+    anthropic_error_payload,
     fault_error,
     fault_response,
     parse_chat_request,
     parse_fault,
     shown,
+)
+from ._mock_shape_plans import (
+    message_object,
+    messages_error_steps,
+    messages_fault_response,
+    number_events,
+    plan_messages,
+    plan_responses,
+    response_object,
+    responses_error_steps,
+)
+from ._mock_shape_request import (
+    ExpectedTurn,
+    TurnRequest,
+    expected_turn,
+    parse_messages_request,
+    parse_responses_request,
 )
 
 __all__ = ["MockAPI", "MockConfig", "RecordedCall", "mock_in_thread", "run_mock"]
@@ -112,14 +142,29 @@ def _load_json(raw: bytes) -> Any:
         return _NOT_JSON
 
 
+MESSAGES_PATH = "/v1/messages"
+RESPONSES_PATH = "/v1/responses"
+_POST_PATHS = ("/v1/chat/completions", RESPONSES_PATH, MESSAGES_PATH)
+
+
 def _error_response(
-    error: InvalidChatRequest, headers: tuple[tuple[str, str], ...] = ()
+    error: InvalidChatRequest, headers: tuple[tuple[str, str], ...] = (), *, path: str = ""
 ) -> Response:
-    return Response.json(error.payload(), status=error.status, headers=headers)
+    payload = error.anthropic_payload() if path == MESSAGES_PATH else error.payload()
+    return Response.json(payload, status=error.status, headers=headers)
 
 
 def _model(model: str) -> dict[str, Any]:
-    return {"id": model, "object": "model", "created": 1_700_000_000, "owned_by": OWNER}
+    """A model object as OpenAI's and Anthropic's model listings both describe one."""
+    return {
+        "id": model,
+        "object": "model",
+        "created": 1_700_000_000,
+        "owned_by": OWNER,
+        "type": "model",
+        "display_name": model,
+        "created_at": "2023-11-14T22:13:20Z",
+    }
 
 
 def _encode(payload: dict[str, Any]) -> str:
@@ -142,6 +187,16 @@ class MockAPI:
         """What this mock will answer to ``body`` (see ``expected_answer``)."""
         return expected_answer(body, self.config)
 
+    def expected_turn(self, path: str, body: Any) -> ExpectedTurn:
+        """What this mock will answer to ``body`` sent to ``/v1/responses`` or
+        ``/v1/messages`` (``path``), faults aside."""
+        return expected_turn(self._parse_turn(path, body), self.config)
+
+    def _parse_turn(self, path: str, body: Any) -> TurnRequest:
+        if path.endswith(MESSAGES_PATH):
+            return parse_messages_request(body, self.config)
+        return parse_responses_request(body, self.config)
+
     async def __call__(self, request: Request) -> Response | EventStream:
         body = _load_json(request.body) if request.body else None
         if len(self.requests) >= MAX_RECORDED:
@@ -158,20 +213,25 @@ class MockAPI:
             self._check_api_key(request)
             return await self._route(request, body)
         except InvalidChatRequest as error:
-            return _error_response(error)
+            return _error_response(error, path=request.path)
 
     def _check_api_key(self, request: Request) -> None:
         if self.config.api_key is None:
             return
-        given = (request.header("authorization") or "").encode("utf-8", "replace")
-        if not hmac.compare_digest(given, f"Bearer {self.config.api_key}".encode()):
+        key = self.config.api_key.encode()
+        bearer = (request.header("authorization") or "").encode("utf-8", "replace")
+        header = (request.header("x-api-key") or "").encode("utf-8", "replace")
+        # Both comparisons always run, so the time taken says nothing about either.
+        right = hmac.compare_digest(bearer, b"Bearer " + key)
+        right = hmac.compare_digest(header, key) or right
+        if not right:
             raise InvalidChatRequest(
                 "incorrect api key provided", status=401, code="invalid_api_key"
             )
 
     async def _route(self, request: Request, body: Any) -> Response | EventStream:
         path = request.path
-        if path == "/v1/chat/completions":
+        if path in _POST_PATHS:
             allowed = "POST"
         elif path == "/v1/models" or path.startswith("/v1/models/"):
             allowed = "GET"
@@ -185,12 +245,21 @@ class MockAPI:
                 status=405,
                 code="method_not_allowed",
             )
-            return _error_response(error, headers=(("allow", allowed),))
+            return _error_response(error, headers=(("allow", allowed),), path=path)
+        if path in (RESPONSES_PATH, MESSAGES_PATH):
+            return await self._turn(request, body)
         if allowed == "POST":
             return await self._chat(request, body)
         if path == "/v1/models":
+            models = self.config.models
             return Response.json(
-                {"object": "list", "data": [_model(m) for m in self.config.models]}
+                {
+                    "object": "list",
+                    "data": [_model(m) for m in models],
+                    "has_more": False,
+                    "first_id": models[0],
+                    "last_id": models[-1],
+                }
             )
         model = path.removeprefix("/v1/models/")
         if model not in self.config.models:
@@ -238,6 +307,65 @@ class MockAPI:
         if fault is not None:
             steps = apply_fault(steps, fault)
         return EventStream(_play(steps), keepalive=self.config.keepalive)
+
+    async def _turn(self, request: Request, body: Any) -> Response | EventStream:
+        """``POST /v1/responses`` and ``POST /v1/messages``."""
+        if body is _NOT_JSON or body is None:
+            raise InvalidChatRequest(
+                "we could not parse the JSON body of your request", code="invalid_json"
+            )
+        messages = request.path == MESSAGES_PATH
+        if messages and not request.header("anthropic-version"):
+            raise InvalidChatRequest("anthropic-version: header is required", code="missing_header")
+        turn = self._parse_turn(request.path, body)
+        fault = self._fault(request, body)
+        if fault is not None:
+            status = messages_fault_response(fault) if messages else None
+            response = status or fault_response(fault)
+            if response is not None:
+                return response
+        expected = expected_turn(turn, self.config)
+        created = int(time.time())
+        if messages:
+            answer_id = f"msg_{uuid.uuid4().hex[:24]}"
+            whole = message_object(turn, expected, answer_id)
+            steps = plan_messages(turn, expected, self.config, answer_id)
+            errors = messages_error_steps(fault) if fault is not None else None
+        else:
+            answer_id = f"resp_{uuid.uuid4().hex[:24]}"
+            whole = response_object(turn, expected, answer_id, created)
+            steps = plan_responses(turn, expected, self.config, answer_id, created)
+            errors = (
+                responses_error_steps(fault, turn, expected, answer_id, created)
+                if fault is not None
+                else None
+            )
+        if not turn.stream:
+            return await self._whole(whole, fault, messages=messages)
+        if fault is not None:
+            steps = apply_fault(steps, fault, errors)
+            if not messages:
+                steps = number_events(steps)
+        return EventStream(_play(steps), keepalive=self.config.keepalive)
+
+    async def _whole(
+        self, whole: dict[str, Any], fault: Fault | None, *, messages: bool
+    ) -> Response:
+        """A non-streamed Responses or Messages answer, as the fault says."""
+        await anyio.sleep(self.config.first_token_delay)
+        if fault is None:
+            return Response.json(whole)
+        if fault.mode in ("slow", "stall"):
+            await anyio.sleep(fault.delay)
+            return Response.json(whole)
+        if fault.mode in ("truncate", "drop"):
+            raise AbortConnection(f"mock fault: {fault.mode}")
+        status = 503 if fault.mode == "overload" else 500
+        if messages:
+            kind = "overloaded_error" if fault.mode == "overload" else "api_error"
+            message = f"the mock server failed (fault {fault.mode!r})"
+            return Response.json(anthropic_error_payload(message, kind), status=status)
+        return Response.json(stream_error(fault), status=status)
 
     async def _complete(
         self,

@@ -352,15 +352,16 @@ def expected_answer(body: Any, config: MockConfig) -> ExpectedAnswer:
 
 # -- plans -------------------------------------------------------------------------------
 
-StepKind = Literal["start", "token", "finish", "usage", "error", "done", "abort"]
+StepKind = Literal["start", "frame", "token", "finish", "usage", "error", "done", "abort"]
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
     """Wait ``delay`` seconds, then: send ``payload`` as one JSON ``data:`` event of type
-    ``event`` (kinds ``start``: the opening role chunk, ``token``, ``finish``,
-    ``usage``, ``error``), send ``data: [DONE]`` (``done``), or drop the
-    connection (``abort``)."""
+    ``event`` (kinds ``start``: the opening role chunk or events, ``frame``: an
+    event between tokens that carries none, ``token``, ``finish``, ``usage``,
+    ``error``), send ``data: [DONE]`` (``done``), or drop the connection
+    (``abort``)."""
 
     kind: StepKind
     payload: dict[str, Any] | None = None
@@ -461,10 +462,11 @@ def stream_error(fault: Fault) -> dict[str, Any]:
 
 def _fault_position(steps: Sequence[Step], after: int) -> int:
     """Where a fault lands: before token ``after + 1``, or before whatever follows the
-    tokens (the finish chunks) when there are fewer; the opening chunks always go first."""
+    tokens (the finish chunks) when there are fewer; the opening chunks always go first,
+    and the frames between tokens go with the tokens before them."""
     tokens_seen = 0
     for position, step in enumerate(steps):
-        if step.kind == "start":
+        if step.kind == "start" or step.kind == "frame":
             continue
         if step.kind != "token" or tokens_seen == after:
             return position
@@ -472,9 +474,12 @@ def _fault_position(steps: Sequence[Step], after: int) -> int:
     return len(steps)
 
 
-def apply_fault(steps: Sequence[Step], fault: Fault) -> list[Step]:
+def apply_fault(
+    steps: Sequence[Step], fault: Fault, error_steps: Sequence[Step] | None = None
+) -> list[Step]:
     """``steps`` changed by a stream fault (see ``sseio.testing._mock_request``); status faults
-    change nothing."""
+    change nothing.  ``error_steps`` is what an error fault sends (default: the chat error
+    object, as ``data:`` or as ``event: error``)."""
     steps = list(steps)
     if fault.mode not in STREAM_FAULTS or not steps:
         return steps
@@ -489,6 +494,8 @@ def apply_fault(steps: Sequence[Step], fault: Fault) -> list[Step]:
         return [*head, Step("abort")]
     if fault.mode == "truncate":
         return head
+    if error_steps is not None:
+        return [*head, *error_steps]
     event = "error" if fault.mode == "error-event" else "message"
     return [*head, Step("error", stream_error(fault), event=event)]
 

@@ -1,7 +1,8 @@
 """What a request to the mock chat API (``sseio.testing._mock``) asks for, decided without IO.
 
 ``parse_chat_request`` validates a chat completion body as the real API does
-(400 ``invalid_request_error``, 404 ``model_not_found``, each refusal an
+(400 ``invalid_request_error``; 404 ``model_not_found`` for a model not in
+``MockConfig.models`` only with ``known_models_only``; each refusal an
 ``InvalidChatRequest`` that carries its status and OpenAI ``error`` object) and
 keeps what the mock acts on as a ``ChatRequest``: the model, ``stream`` and
 ``stream_options.include_usage``, ``n``, ``max_tokens`` /
@@ -57,6 +58,8 @@ __all__ = [
     "Fault",
     "InvalidChatRequest",
     "MockConfig",
+    "anthropic_error_payload",
+    "check_model",
     "error_payload",
     "fault_error",
     "fault_response",
@@ -97,9 +100,11 @@ class MockConfig:
     ``first_token_delay``: wait before the first chunk; ``think``: answer with
     inline ``<think>`` / ``<ser>`` blocks unless the request says ``hideThink``;
     ``keepalive``: interval of keepalive comments (``None``: none); ``api_key``:
-    when set, requests need ``Authorization: Bearer <api_key>``; ``answer``: a
-    fixed answer text (with ``think``, after one ``<think>`` block) instead of
-    the generated one; ``seed``: changes every generated answer.
+    when set, requests need ``Authorization: Bearer <api_key>`` or ``x-api-key:
+    <api_key>``; ``answer``: a fixed answer text (with ``think``, after one
+    ``<think>`` block) instead of the generated one; ``seed``: changes every
+    generated answer.  Any model name is served; ``known_models_only`` refuses
+    the ones not in ``models`` (404 ``model_not_found``), as a real API does.
     """
 
     models: tuple[str, ...] = ("sseio-mock-1", "Dhanishtha-2.0-preview")
@@ -110,6 +115,7 @@ class MockConfig:
     api_key: str | None = None
     answer: str | None = None
     seed: int = 0
+    known_models_only: bool = False
 
     def __post_init__(self) -> None:
         if (
@@ -150,6 +156,25 @@ class InvalidChatRequest(UsageError):
     def payload(self) -> dict[str, Any]:
         """The JSON error body: ``{"error": {"message", "type", "param", "code"}}``."""
         return error_payload(self.message, self.error_type, self.code, self.param)
+
+    def anthropic_payload(self) -> dict[str, Any]:
+        """The same refusal as Anthropic's API words it: ``{"type": "error", "error": ...}``."""
+        kind = _ANTHROPIC_ERRORS.get(self.status, "api_error" if self.status >= 500 else None)
+        return anthropic_error_payload(self.message, kind or "invalid_request_error")
+
+
+_ANTHROPIC_ERRORS = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+}
+
+
+def anthropic_error_payload(message: str, error_type: str) -> dict[str, Any]:
+    """An Anthropic error body: ``{"type": "error", "error": {"type", "message"}}``."""
+    return {"type": "error", "error": {"type": error_type, "message": message}}
 
 
 def error_payload(
@@ -416,6 +441,22 @@ def _check_tools(body: dict[str, Any]) -> dict[str, Any] | None:
     )
 
 
+def check_model(model: str, config: MockConfig) -> None:
+    """Refuse an empty model name (400), or one not configured when the mock knows only its own
+    (404 ``model_not_found``)."""
+    if not model:
+        raise InvalidChatRequest(
+            "invalid 'model': it must not be empty", param="model", code="invalid_value"
+        )
+    if config.known_models_only and model not in config.models:
+        raise InvalidChatRequest(
+            f"the model {shown(model)} does not exist or you do not have access to it",
+            status=404,
+            param="model",
+            code="model_not_found",
+        )
+
+
 def parse_chat_request(body: Any, config: MockConfig) -> ChatRequest:
     """Validate a chat completion body as the real API does; raises ``InvalidChatRequest``."""
     if not isinstance(body, dict):
@@ -426,13 +467,7 @@ def parse_chat_request(body: Any, config: MockConfig) -> ChatRequest:
             "missing required parameter: 'model'", param="model", code="missing_required_parameter"
         )
     model = _optional(body, "model", str)
-    if model not in config.models:
-        raise InvalidChatRequest(
-            f"the model {shown(model)} does not exist or you do not have access to it",
-            status=404,
-            param="model",
-            code="model_not_found",
-        )
+    check_model(model, config)
     messages = _check_messages(body)
     stream = bool(_optional(body, "stream", bool))
     stream_options: dict[str, Any] | None = _optional(body, "stream_options", dict)

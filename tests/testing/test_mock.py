@@ -19,7 +19,7 @@ from typing import Any
 
 import anyio
 import pytest
-from mock_helpers import CONFIG, MODEL, TOOLS, chat, invalid
+from mock_helpers import CONFIG, MODEL, TOOLS, chat
 
 import sseio
 from sseio import Comment, ServerSentEvent
@@ -92,9 +92,20 @@ async def test_handler_models() -> None:
     assert json.loads(listing.body) == {
         "object": "list",
         "data": [
-            {"id": model, "object": "model", "created": 1_700_000_000, "owned_by": "sseio-mock"}
+            {
+                "id": model,
+                "object": "model",
+                "created": 1_700_000_000,
+                "owned_by": "sseio-mock",
+                "type": "model",
+                "display_name": model,
+                "created_at": "2023-11-14T22:13:20Z",
+            }
             for model in CONFIG.models
         ],
+        "has_more": False,
+        "first_id": CONFIG.models[0],
+        "last_id": CONFIG.models[-1],
     }
     one = await api(request("GET", f"/v1/models/{MODEL}"))
     assert isinstance(one, Response)
@@ -418,7 +429,6 @@ async def test_api_key_over_sockets() -> None:
     ("method", "path", "body", "status", "code"),
     [
         ("POST", "/chat/completions", {"model": MODEL}, 400, "missing_required_parameter"),
-        ("POST", "/chat/completions", invalid(model="gpt-nope"), 404, "model_not_found"),
         ("POST", "/nowhere", chat(), 404, "unknown_url"),
         ("GET", "/chat/completions", None, 405, "method_not_allowed"),
     ],
@@ -582,7 +592,7 @@ def test_openai_errors(openai_client: tuple[Any, MockAPI]) -> None:
     assert caught.value.response.headers["retry-after"] == "1"
     assert caught.value.code == "rate_limit_exceeded"
     with pytest.raises(openai.NotFoundError):
-        client.chat.completions.create(**invalid(model="gpt-nope"))
+        client.models.retrieve("gpt-nope")
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(**chat(), n=99)
     with pytest.raises(openai.APIError, match="failed mid-stream"):  # noqa: PT012

@@ -49,7 +49,7 @@ def test_config_rejects_bad_values(options: dict[str, Any]) -> None:
         ([1, 2], 400, None, None),
         (invalid(model=...), 400, "model", "missing_required_parameter"),
         (invalid(model=3), 400, "model", "invalid_type"),
-        (invalid(model="gpt-nope"), 404, "model", "model_not_found"),
+        (invalid(model=""), 400, "model", "invalid_value"),
         (invalid(messages=...), 400, "messages", "missing_required_parameter"),
         (invalid(messages=[]), 400, "messages", "invalid_value"),
         (invalid(messages="hi"), 400, "messages", "invalid_value"),
@@ -115,9 +115,20 @@ def test_invalid_requests(body: Any, status: int, param: str | None, code: str |
 
 def test_error_messages_quote_values_briefly() -> None:
     with pytest.raises(InvalidChatRequest) as caught:
-        parse_chat_request(invalid(model="m" * 500), CONFIG)
+        parse_chat_request(invalid(model="m" * 500), KNOWN_ONLY)
     assert len(str(caught.value)) < 150
     assert "..." in str(caught.value)
+
+
+KNOWN_ONLY = MockConfig(keepalive=None, known_models_only=True)
+
+
+def test_any_model_is_served_unless_only_known_ones_are() -> None:
+    assert parse_chat_request(invalid(model="gpt-4o-mini"), CONFIG).model == "gpt-4o-mini"
+    with pytest.raises(InvalidChatRequest) as caught:
+        parse_chat_request(invalid(model="gpt-4o-mini"), KNOWN_ONLY)
+    assert (caught.value.status, caught.value.code) == (404, "model_not_found")
+    assert parse_chat_request(invalid(model=CONFIG.models[0]), KNOWN_ONLY).model == CONFIG.models[0]
 
 
 # -- faults ---------------------------------------------------------------------------
