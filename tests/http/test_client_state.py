@@ -647,10 +647,9 @@ def test_streams_with_the_same_decoder_options_share_them() -> None:
         first._decoder_options["comments"] = True  # type: ignore[index]  # shared: read-only
 
 
-def test_a_decoder_option_that_cannot_be_a_key_is_refused_when_the_stream_opens() -> None:
-    state = _state_from(Settings(), max_line_size=[1024])
+def test_a_bad_decoder_option_is_refused_when_the_call_is_made() -> None:
     with pytest.raises(sseio.UsageError, match="max_line_size"):
-        state.opened(STREAM, 0.0)
+        _state_from(Settings(), max_line_size=[1024])
 
 
 def test_an_unchanged_request_is_not_copied_for_each_connection() -> None:
