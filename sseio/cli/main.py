@@ -7,7 +7,12 @@ reads, so items from a pipe appear as they arrive.
 
 ``sseio events URL`` connects to a server and prints its events live, in
 event-stream form (JSON lines with ``--json``), reconnecting like an
-EventSource.
+EventSource.  Each reconnect is one line on standard error (its reason,
+number and delay); when the policy gives up (``--max-attempts`` failures in
+a row), the last error is printed with the number of reconnects made, and
+the exit status is 1; a 204 answer to a reconnect ends it quietly (status 0).
+With ``-v`` the log lines say the same, so the command's own lines are left
+out; without it, no log line reaches standard error at all.
 
 ``sseio chat``, ``sseio serve`` and ``sseio demo`` (in ``sseio.cli.chat``) talk to
 OpenAI-compatible chat APIs and run the embedded mock API; ``sseio conformance
@@ -27,6 +32,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from .._core.decoder import SSEDecoder
@@ -35,18 +41,22 @@ from .._core.errors import LimitExceeded, SSEError, UsageError
 from .._core.events import Comment, Done, Item
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
 from .._core.lines import DEFAULT_MAX_LINE_SIZE
+from .._http.observe import Hooks, ReconnectScheduled, ResponseReceived
+from .._http.reconnect import Reconnect
 from .._version import __version__
-from .args import add_request_arguments, request_options
+from .argparsing import CommandParser
+from .args import add_request_arguments, explain, request_options
 from .chat import add_chat_commands
 from .conformance import add_conformance_commands
 
 __all__ = ["main"]
 
 _READ_SIZE = 64 * 1024
+_RECONNECT = Reconnect()  # the defaults sseio events starts from
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="sseio", description="Server-Sent Events tools: decode, inspect and test streams."
     )
     parser.add_argument("--version", action="version", version=_version())
@@ -74,27 +84,58 @@ def _parser() -> argparse.ArgumentParser:
         "--done-sentinel",
         default="[DONE]",
         metavar="TEXT",
-        help="data that marks the end of stream (default: [DONE])",
+        help="data that marks the end of stream",
     )
     decode.add_argument(
         "--no-done", action="store_true", help="treat [DONE] as ordinary data, not a sentinel"
     )
-    decode.add_argument("--max-line-size", type=int, default=DEFAULT_MAX_LINE_SIZE, metavar="N")
-    decode.add_argument("--max-event-size", type=int, default=DEFAULT_MAX_EVENT_SIZE, metavar="N")
+    decode.add_argument(
+        "--max-line-size",
+        type=int,
+        default=DEFAULT_MAX_LINE_SIZE,
+        metavar="N",
+        help="longest line, in bytes",
+    )
+    decode.add_argument(
+        "--max-event-size",
+        type=int,
+        default=DEFAULT_MAX_EVENT_SIZE,
+        metavar="N",
+        help="largest event, in bytes",
+    )
     decode.set_defaults(run=_decode)
 
     events = commands.add_parser(
         "events",
         help="connect to a server and print its events live",
         description="Connect to URL and print each event as it arrives, reconnecting like an "
-        "EventSource (with Last-Event-ID) when the stream ends or breaks.",
+        "EventSource (with Last-Event-ID) when the stream ends or breaks.  Each reconnect "
+        "is reported on stderr with its reason, number and delay; after --max-attempts "
+        "failures in a row the command gives up (exit status 1).  A 204 ends it quietly.",
     )
-    events.add_argument("url")
+    events.add_argument("url", help="the stream's URL (http:// or https://)")
     add_request_arguments(events)
     events.add_argument("--json", action="store_true", help="print JSON lines")
     events.add_argument("--comments", action="store_true", help="also print comments")
-    events.add_argument("--last-event-id", default="", metavar="ID")
+    events.add_argument(
+        "--last-event-id", default="", metavar="ID", help="Last-Event-ID to send first"
+    )
     events.add_argument("--no-reconnect", action="store_true", help="stop when the stream ends")
+    events.add_argument(
+        "--reconnect-delay",
+        type=float,
+        default=_RECONNECT.delay,
+        metavar="S",
+        help="first wait before a reconnect, until the server sends retry: (doubles after "
+        f"each failure, up to {_RECONNECT.max_delay:g} s)",
+    )
+    events.add_argument(
+        "--max-attempts",
+        type=int,
+        default=_RECONNECT.max_attempts,
+        metavar="N",
+        help="give up after N failed reconnects in a row",
+    )
     events.add_argument("--no-done", action="store_true", help="[DONE] is data, not the end")
     events.add_argument("--timeout", type=float, default=60.0, metavar="S", help="read timeout")
     events.add_argument(
@@ -164,35 +205,88 @@ def _decode(args: argparse.Namespace) -> int:
 
 
 def _events(args: argparse.Namespace) -> int:
-    from .._http.reconnect import NO_RECONNECT, Reconnect, Timeout
+    from .._http.reconnect import NO_RECONNECT, Timeout
     from .._io.sync_client import connect_sse
 
     method, headers, body = request_options(args)
+    if args.max_attempts < 0 or not args.reconnect_delay >= 0:
+        raise UsageError("--max-attempts and --reconnect-delay must be >= 0")
+    policy = (
+        NO_RECONNECT
+        if args.no_reconnect
+        else Reconnect(
+            delay=args.reconnect_delay,
+            max_delay=max(_RECONNECT.max_delay, args.reconnect_delay),
+            max_attempts=args.max_attempts,
+        )
+    )
+    report = _ReconnectReport(shown=not args.verbose)  # -v: the log says it already
     out = sys.stdout.buffer
-    with connect_sse(
-        args.url,
-        method=method,
-        headers=headers,
-        content=body,
-        timeout=Timeout(read=args.timeout, event=args.event_timeout),
-        reconnect=NO_RECONNECT if args.no_reconnect else Reconnect(),
-        verify=not args.insecure,
-        last_event_id=args.last_event_id,
-        comments=args.comments,
-        done_sentinel=None if args.no_done else "[DONE]",
-    ) as source:
-        for item in source:
-            if args.json:
-                out.write(json.dumps(_record(item), ensure_ascii=False).encode() + b"\n")
-            elif isinstance(item, Comment):
-                out.write(encode_comment(item.text))
-            else:
-                out.write(item.encode())
-            out.flush()
-        if source.done and args.json:
-            out.write(b'{"done": true}\n')
-            out.flush()
+    try:
+        with connect_sse(
+            args.url,
+            method=method,
+            headers=headers,
+            content=body,
+            timeout=Timeout(read=args.timeout, event=args.event_timeout),
+            reconnect=policy,
+            verify=not args.insecure,
+            last_event_id=args.last_event_id,
+            comments=args.comments,
+            done_sentinel=None if args.no_done else "[DONE]",
+            hooks=Hooks(reconnect_scheduled=report.scheduled, response_received=report.received),
+        ) as source:
+            for item in source:
+                if args.json:
+                    out.write(json.dumps(_record(item), ensure_ascii=False).encode() + b"\n")
+                elif isinstance(item, Comment):
+                    out.write(encode_comment(item.text))
+                else:
+                    out.write(item.encode())
+                out.flush()
+            if source.done and args.json:
+                out.write(b'{"done": true}\n')
+                out.flush()
+            gave_up = not source.done and report.reconnects and report.last_status != 204
+    except SSEError as exc:
+        if not report.reconnects or isinstance(exc, UsageError):
+            raise
+        report.give_up(str(exc))
+        return 1
+    if gave_up:  # the body kept ending without an event: no error, but no stream either
+        report.give_up(report.last_reason)
+        return 1
     return 0
+
+
+@dataclass
+class _ReconnectReport:
+    """The ``reconnect_scheduled`` hook of ``sseio events``: one stderr line per reconnect."""
+
+    shown: bool
+    reconnects: int = 0
+    last_reason: str = ""
+    last_status: int | None = None
+
+    def received(self, response: ResponseReceived) -> None:
+        self.last_status = response.status_code
+
+    def scheduled(self, scheduled: ReconnectScheduled) -> None:
+        self.reconnects = scheduled.attempt
+        self.last_reason = scheduled.reason
+        if not self.shown:
+            return
+        why = explain(scheduled.reason, scheduled.error)
+        print(
+            f"sseio events: {why}; reconnecting in {scheduled.delay:.2f}s "
+            f"(attempt {scheduled.attempt})",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def give_up(self, why: str) -> None:
+        count = f"{self.reconnects} reconnect{'' if self.reconnects == 1 else 's'}"
+        print(f"sseio: error: gave up after {count}: {why}", file=sys.stderr, flush=True)
 
 
 @contextmanager
@@ -200,7 +294,14 @@ def _log_to_stderr(verbosity: int) -> Iterator[None]:
     """While a command runs, show sseio's log lines (loggers under ``sseio``) on
     standard error: reconnects and retries with ``-v``, every head with ``-vv``."""
     if not verbosity:
-        yield
+        # Without -v the commands report for themselves: no log line may reach
+        # stderr through logging's last-resort handler (a "giving up" warning).
+        quiet = logging.NullHandler()
+        logging.getLogger("sseio").addHandler(quiet)
+        try:
+            yield
+        finally:
+            logging.getLogger("sseio").removeHandler(quiet)
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("sseio: %(message)s"))

@@ -1,4 +1,4 @@
-"""The request options shared by ``sseio events`` and ``sseio check`` (``sseio.cli.args``)."""
+"""The request options shared by ``sseio events``, ``check`` and ``chat`` (``sseio.cli.args``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import sseio
-from sseio.cli.args import add_request_arguments, request_options
+from sseio.cli.args import add_request_arguments, parse_header, request_options
 
 
 def options(*argv: str) -> tuple[str, list[tuple[str, str]], bytes | None]:
@@ -40,14 +40,43 @@ def test_method_and_body_from_a_file(tmp_path: Path) -> None:
     assert options("-X", "PUT", "-d", f"@{path}")[::2] == ("PUT", b"[1]")
 
 
+def test_a_body_that_cannot_be_read_is_a_usage_error() -> None:
+    with pytest.raises(sseio.UsageError, match="cannot read"):
+        options("-d", "@/no/such")
+
+
 @pytest.mark.parametrize(
-    ("argv", "message"),
+    ("header", "message"),
     [
-        (("-H", "novalue"), "Name: value"),
-        (("-H", ": v"), "Name: value"),
-        (("-d", "@/no/such"), "cannot read"),
+        ("novalue", "this one has no colon"),
+        ("Authorization Bearer sk-hidden", "this one has no colon"),
+        (": v", "the name is not a valid header name"),
+        ("Bad Name: sk-hidden", "the name is not a valid header name"),
+        ("X(y): v", "the name 'X(y)' is not a valid header name"),
+        ("X-Key: sk-hidden\r\nX-Evil: 1", "the value of header 'X-Key' holds a line break"),
+        ("X-Key: a\0b", "the value of header 'X-Key' holds a line break or NUL"),
     ],
 )
-def test_bad_options_are_usage_errors(argv: tuple[str, ...], message: str) -> None:
-    with pytest.raises(sseio.UsageError, match=message):
-        options(*argv)
+def test_a_bad_header_is_a_usage_error_that_hides_values(
+    header: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        options("-H", "X-Fine: 1", "-H", header)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument -H/--header: " in err
+    assert message in err
+    assert "sk-hidden" not in err
+
+
+def test_headers_keep_their_order_and_spelling() -> None:
+    assert options("-H", "authorization:  Bearer x ", "-H", "X-Empty:")[1] == [
+        ("authorization", "Bearer x"),
+        ("X-Empty", ""),
+    ]
+
+
+def test_parse_header_is_the_argparse_type() -> None:
+    assert parse_header("A: b: c") == ("A", "b: c")
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_header("nope")

@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -230,12 +231,13 @@ def test_dash_reads_standard_input_unbuffered(
 
 
 class _OneShotServer:
-    """A tiny blocking HTTP server on 127.0.0.1 that answers each request with ``response``."""
+    """A tiny blocking HTTP server on 127.0.0.1: the first request gets ``response``,
+    the next ones the ``later`` responses in turn (the last one repeated)."""
 
-    def __init__(self, response: bytes) -> None:
+    def __init__(self, response: bytes, *later: bytes) -> None:
         import socket
 
-        self.response = response
+        self.responses = [response, *later]  # the last one answers every later request
         self.requests: list[bytes] = []
         self._sock = socket.create_server(("127.0.0.1", 0))
         self._sock.settimeout(0.05)  # accept() wakes up to see close()
@@ -272,7 +274,7 @@ class _OneShotServer:
                 while len(rest) < length:
                     rest += conn.recv(4096)
                 self.requests.append(head + b"\r\n\r\n" + rest)
-                conn.sendall(self.response)
+                conn.sendall(self.responses[min(len(self.requests), len(self.responses)) - 1])
 
     def close(self) -> None:
         self._stopped = True
@@ -341,10 +343,14 @@ def test_events_reports_a_non_stream_answer(capsysbinary: pytest.CaptureFixture[
     assert len(server.requests) == 1
 
 
-def test_events_bad_header_is_an_error(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
-    status, _, err = run(["events", "http://127.0.0.1:9/", "-H", "novalue"], capsysbinary)
-    assert status == 2
-    assert "Name: value" in err
+def test_events_bad_header_is_a_usage_error(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["events", "http://127.0.0.1:9/", "-H", "Authorization Bearer sk-x"])
+    assert exit_info.value.code == 2
+    err = capsysbinary.readouterr().err.decode()
+    assert err.startswith("usage: sseio events ")
+    assert "'Name: value'" in err
+    assert "sk-x" not in err
 
 
 def test_verbose_logs_each_head_without_credentials(
@@ -380,3 +386,113 @@ def test_verbose_shows_a_stream_given_up(
     assert line.startswith(f"sseio: error: cannot connect to 127.0.0.1:{port}: ")
     assert loud[0] == 1
     assert f"sseio: giving up on {url} after 0 reconnects: cannot connect" in loud[2]
+
+
+def refused_url() -> tuple[socket.socket, str]:
+    """A port that is bound but not listening: every connection is refused."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}/feed"
+
+
+def test_events_reports_each_reconnect_then_gives_up(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    sock, url = refused_url()
+    port = sock.getsockname()[1]
+    with sock:
+        argv = ["events", url, "--reconnect-delay", "0.01", "--max-attempts", "3"]
+        status, out, err = run(argv, capsysbinary)
+    assert (status, out) == (1, "")
+    lines = err.splitlines()
+    assert len(lines) == 4, err
+    for attempt, line in enumerate(lines[:3], 1):
+        assert line.startswith(
+            f"sseio events: connect failed: cannot connect to 127.0.0.1:{port}: "
+        ), line
+        assert re.search(rf"; reconnecting in 0\.0[1-9]s \(attempt {attempt}\)$", line), line
+    assert lines[3].startswith(
+        f"sseio: error: gave up after 3 reconnects: cannot connect to 127.0.0.1:{port}: "
+    )
+    assert "giving up" not in err  # no stray log line without -v
+
+
+def test_events_verbose_logs_reconnects_once(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    sock, url = refused_url()
+    with sock:
+        argv = ["-v", "events", url, "--reconnect-delay", "0.01", "--max-attempts", "1"]
+        status, _, err = run(argv, capsysbinary)
+    assert status == 1
+    lines = err.splitlines()
+    assert len(lines) == 3, err
+    assert lines[0].startswith(f"sseio: reconnecting to {url} in 0.0")
+    assert lines[0].endswith("s (attempt 1, connect failed)")
+    assert lines[1].startswith(f"sseio: giving up on {url} after 1 reconnects: cannot connect")
+    assert lines[2].startswith("sseio: error: gave up after 1 reconnect: cannot connect")
+
+
+def test_events_gives_up_on_a_stream_that_keeps_ending(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    server = _OneShotServer(
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+        b": nothing to say\n\n"
+    )
+    try:
+        url = f"http://127.0.0.1:{server.port}/"
+        argv = ["events", url, "--reconnect-delay", "0.01", "--max-attempts", "2"]
+        status, out, err = run(argv, capsysbinary)
+    finally:
+        server.close()
+    assert (status, out) == (1, "")
+    assert err.splitlines() == [
+        AnyMatch(r"sseio events: stream ended; reconnecting in 0\.0\ds \(attempt 1\)"),
+        AnyMatch(r"sseio events: stream ended; reconnecting in 0\.0\ds \(attempt 2\)"),
+        "sseio: error: gave up after 2 reconnects: stream ended",
+    ]
+    assert len(server.requests) == 3
+
+
+def test_events_stops_quietly_on_a_204_to_a_reconnect(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    stream = STREAM_RESPONSE.replace(b"data: [DONE]\n\n", b"")
+    server = _OneShotServer(stream, b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+    try:
+        url = f"http://127.0.0.1:{server.port}/"
+        status, out, err = run(["events", url, "--reconnect-delay", "0.01"], capsysbinary)
+    finally:
+        server.close()
+    assert status == 0
+    assert out == "event: note\nid: 1\ndata: first\n\nid: 1\ndata: two\ndata: lines\n\n"
+    assert err.splitlines() == [
+        AnyMatch(r"sseio events: stream ended; reconnecting in 0\.0\ds \(attempt 1\)")
+    ]
+    assert b"\r\nLast-Event-ID: 1\r\n" in server.requests[1]
+
+
+class AnyMatch(str):
+    """Equal to any string the pattern matches in full (for whole-list asserts)."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and re.fullmatch(str(self), other) is not None
+
+    __hash__ = str.__hash__
+
+
+def test_a_real_process_reports_a_refused_port_and_exits_1() -> None:
+    sock, url = refused_url()
+    with sock:
+        result = subprocess.run(
+            [sys.executable, "-m", "sseio", "events", url, "--reconnect-delay", "0.05",
+             "--max-attempts", "2"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert [line.partition(":")[0] for line in lines] == ["sseio events"] * 2 + ["sseio"]
+    assert "(attempt 2)" in lines[1]
+    assert lines[2].startswith("sseio: error: gave up after 2 reconnects: cannot connect")
