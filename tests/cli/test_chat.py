@@ -44,7 +44,7 @@ def base_url(server: SSEServer) -> str:
     return server.url + "/v1"
 
 
-STATS = re.compile(r"\[first token \d+\.\d\ds · (\d+) tokens · [\d.]+ tok/s · finish (\w+)\]")
+STATS = re.compile(r"\[first token \d+\.\d\ds · (\d+) tokens? · [\d.na/]+ tok/s · finish (\w+)\]")
 
 
 def test_demo_streams_an_answer_with_stats() -> None:
@@ -55,7 +55,9 @@ def test_demo_streams_an_answer_with_stats() -> None:
     assert match is not None, result.stderr
     assert match.group(2) == "stop"
     assert int(match.group(1)) > 20
-    assert "[thinking]" in result.stdout  # reasoning is shown, marked off from the answer
+    # stdout is a pipe: it holds the answer alone; reasoning is shown on stderr.
+    assert "[thinking]" not in result.stdout
+    assert "[thinking] " in result.stderr
     assert "mock" in result.stdout
     assert "<think>" not in result.stdout
 
@@ -122,8 +124,10 @@ def test_chat_refused_connection_exits_1() -> None:
         "chat", "q", "--base-url", f"http://127.0.0.1:{port}/v1", "--model", "m", "--no-retry"
     )
     assert result.returncode == 1
-    assert "sseio: error:" in result.stderr
-    assert "no tokens" in result.stderr
+    assert result.stdout == ""
+    # A failed call has no stats line: the error is the whole of stderr.
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"sseio: error: cannot connect to 127.0.0.1:{port}: ")
 
 
 def test_chat_ctrl_c_stops_cleanly() -> None:
@@ -225,26 +229,229 @@ def test_chat_in_process_json_and_reasoning(
         == len(api.expected_answer(api.requests[-1].body).choices[0].tokens) + 2
     )
     assert main(["chat", "q", "--base-url", url, "--model", "sseio-mock-1", "--show-think"]) == 0
-    out, _err = capsys.readouterr()
+    out, err = capsys.readouterr()
     expected = api.expected_answer(api.requests[-1].body)
-    assert out.count("[thinking] ") == out.count(" [/thinking]\n") >= 1
-    shown = out.replace("[thinking] ", "").replace(" [/thinking]\n", "")
-    assert shown.rstrip("\n") == expected.content.replace("<think>", "").replace(
-        "</think>", ""
-    ).replace("<ser>", "").replace("</ser>", "").rstrip("\n")
+    # Not a terminal: the answer alone on stdout, the reasoning marked off on stderr.
+    assert out == expected.answer + "\n"
+    thinking, stats = err.rsplit("\n", 2)[:2]
+    assert thinking.count("[thinking] ") == thinking.count(" [/thinking]") >= 1
+    assert STATS.fullmatch(stats)
+    shown = thinking.replace("[thinking] ", "").replace(" [/thinking]", "").replace("\n", "")
+    assert shown == expected.reasoning.replace("\n", "")
 
 
-def test_chat_colours_reasoning_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chat_json_stats_count_the_tokens(
+    mock: tuple[SSEServer, MockAPI], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sseio.cli.main import main
+
+    server, api = mock
+    argv = ["chat", "q", "--base-url", base_url(server), "--model", "sseio-mock-1", "--json"]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "no tokens" not in err
+    match = STATS.fullmatch(err.rstrip("\n"))
+    assert match is not None, err
+    assert match.group(2) == "stop"
+    assert all(json.loads(line) for line in out.splitlines())
+    # The same count as the text display gives for the same answer.
+    assert main(argv[:-1]) == 0
+    shown = STATS.search(capsys.readouterr().err)
+    assert shown is not None
+    assert int(match.group(1)) == int(shown.group(1)) > 20
+
+
+def test_one_token_is_singular() -> None:
+    from sseio.chat._types import ChatChunk, ChunkChoice, Delta
+    from sseio.cli.chat import _Stats
+
+    stats = _Stats()
+    assert stats.line() == "[no tokens · finish none]"
+    stats.record(ChatChunk("id", "m", 1, (ChunkChoice(0, Delta(content="hi"), "stop"),)))
+    line = stats.line()
+    assert " · 1 token · n/a tok/s · finish stop]" in line
+    stats.record(ChatChunk("id", "m", 1, (ChunkChoice(0, Delta(reasoning="more")),)))
+    assert " · 2 tokens · " in stats.line()
+
+
+def test_an_error_after_tokens_prints_no_stats(mock: tuple[SSEServer, MockAPI]) -> None:
+    server, api = mock
+    result = sseio_command(
+        "chat", "q", "--base-url", base_url(server), "--model", "sseio-mock-1",
+        "--hide-think", "-H", "X-Mock-Fault: error; after=3",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert api.requests[-1].header("x-mock-fault") == "error; after=3"
+    expected = api.expected_answer(api.requests[-1].body)
+    # The partial answer's line is ended; stderr is the error and nothing else.
+    assert result.stdout.endswith("\n")
+    partial = result.stdout.rstrip("\n")
+    assert partial
+    assert expected.answer.startswith(partial)
+    [line] = result.stderr.splitlines()
+    assert line.startswith("sseio: error: ")
+
+
+def test_an_error_before_tokens_prints_only_the_error() -> None:
+    with mock_in_thread(MockConfig(keepalive=None, api_key="right")) as (server, _api):
+        result = sseio_command(
+            "chat", "q", "--base-url", base_url(server), "--model", "sseio-mock-1",
+            "--api-key", "wrong",
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("sseio: error: ")
+    assert "status 401" in line
+    assert "wrong" not in result.stderr
+
+
+def test_each_retry_is_one_line_before_the_answer() -> None:
+    with mock_in_thread(MockConfig(keepalive=None)) as (server, api):
+        result = sseio_command(
+            "chat", "q", "--base-url", base_url(server), "--model", "sseio-mock-1",
+            "--hide-think", "-H", "X-Mock-Fault: 503; times=1; retry_after=0",
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    retry, stats = result.stderr.splitlines()
+    assert re.fullmatch(r"sseio chat: status 503 .*; retrying in \d+\.\d\ds \(retry 1\)", retry)
+    assert STATS.fullmatch(stats)
+    assert len(api.requests) == 2
+
+
+def test_prompt_from_standard_input(mock: tuple[SSEServer, MockAPI]) -> None:
+    server, api = mock
+    result = subprocess.run(
+        [sys.executable, "-m", "sseio", "chat", "-", "--base-url", base_url(server),
+         "--model", "sseio-mock-1", "--hide-think"],
+        input="a question\nin two lines\n",
+        capture_output=True,
+        text=True,
+        timeout=LIMIT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert api.requests[-1].body["messages"] == [
+        {"role": "user", "content": "a question\nin two lines"}
+    ]
+    assert result.stdout == api.expected_answer(api.requests[-1].body).content + "\n"
+
+
+def test_an_empty_prompt_on_standard_input_is_a_usage_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sseio", "chat", "-", "--base-url", "http://127.0.0.1:9/v1"],
+        input="\n",
+        capture_output=True,
+        text=True,
+        timeout=LIMIT,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "sseio: error: the prompt read from standard input is empty\n"
+
+
+def test_headers_are_sent_and_authorization_never_shown() -> None:
+    with mock_in_thread(MockConfig(keepalive=None, api_key="sk-from-header")) as (server, api):
+        result = sseio_command(
+            "-vv", "chat", "q", "--base-url", base_url(server), "--model", "sseio-mock-1",
+            "--api-key", "sk-overridden", "-H", "Authorization: Bearer sk-from-header",
+            "-H", "X-Trace: t-1", "-H", "X-Trace: t-2",
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    request = api.requests[-1]
+    assert request.header("authorization") == "Bearer sk-from-header"
+    assert [value for name, value in request.headers if name == "x-trace"] == ["t-1", "t-2"]
+    assert "sent POST" in result.stderr  # -vv shows the request head
+    assert "sk-from-header" not in result.stderr + result.stdout
+    assert "sk-overridden" not in result.stderr + result.stdout
+
+
+def test_a_bad_chat_header_is_a_usage_error() -> None:
+    result = sseio_command("chat", "q", "-H", "Authorization Bearer sk-typo")
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: sseio chat ")
+    assert "no colon" in result.stderr
+    assert "sk-typo" not in result.stderr
+
+
+def run_on_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, bytes, str]:
+    """Run ``sseio`` with stdout on a pseudo-terminal; returns the status, what the
+    terminal showed and stderr."""
+    import pty
+    import select
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sseio", *argv],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **env},
+    )
+    os.close(follower)
+    shown = b""
+    deadline = time.monotonic() + LIMIT
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.5)
+            if not ready:
+                if process.poll() is not None:
+                    break
+                continue
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other side is closed
+                break
+            if not data:
+                break
+            shown += data
+        _out, err = process.communicate(timeout=LIMIT)
+    finally:
+        process.kill()
+        process.wait()
+        os.close(leader)
+    return process.returncode, shown, err.decode()
+
+
+def test_on_a_terminal_reasoning_is_dimmed_inline() -> None:
+    status, shown, err = run_on_terminal(["demo", "--token-rate", "0"], {"NO_COLOR": ""})
+    assert status == 0, err
+    text = shown.decode().replace("\r\n", "\n")
+    assert text.startswith("\x1b[2m")  # reasoning first, dimmed, on the terminal itself
+    assert "\x1b[0m" in text
+    assert "[thinking]" not in text + err
+    assert STATS.search(err)
+
+
+def test_on_a_terminal_without_colour_reasoning_is_marked() -> None:
+    status, shown, err = run_on_terminal(["demo", "--token-rate", "0"], {"NO_COLOR": "1"})
+    assert status == 0, err
+    text = shown.decode().replace("\r\n", "\n")
+    assert text.startswith("[thinking] ")
+    assert " [/thinking]\n" in text
+    assert "\x1b[" not in text
+
+
+def test_printer_streams_and_markers() -> None:
     import io
 
     from sseio.chat._types import ChatChunk, ChunkChoice, Delta
-    from sseio.cli.chat import _Printer
+    from sseio.cli.chat import _Printer, _Text
 
-    out = io.StringIO()
-    printer = _Printer(out, show_think=True, color=True)
-    for delta in [Delta(reasoning="plan"), Delta(content="answer"), Delta(reasoning="more")]:
-        printer.chunk(ChatChunk("id", "m", 1, (ChunkChoice(0, delta),)))
-    printer.chunk(ChatChunk("id", "m", 1, (ChunkChoice(1, Delta(content="other")),)))
-    printer.end()
-    assert out.getvalue() == "\x1b[2mplan\x1b[0manswer\x1b[2mmore\x1b[0m\n"
-    assert "3 tokens" in printer.stats()
+    def feed(printer: _Printer) -> None:
+        for delta in [Delta(reasoning="plan"), Delta(content="answer"), Delta(reasoning="more")]:
+            printer.chunk(ChatChunk("id", "m", 1, (ChunkChoice(0, delta),)))
+        printer.chunk(ChatChunk("id", "m", 1, (ChunkChoice(1, Delta(content="other")),)))
+        printer.end()
+
+    terminal = io.StringIO()
+    inline = _Text(terminal, color=True)
+    feed(printer := _Printer(inline, inline))
+    assert terminal.getvalue() == "\x1b[2mplan\x1b[0manswer\x1b[2mmore\x1b[0m\n"
+    assert "3 tokens" in printer.stats.line()
+
+    answer, reasoning = io.StringIO(), io.StringIO()
+    feed(_Printer(_Text(answer, color=False), _Text(reasoning, color=False)))
+    assert answer.getvalue() == "answer\n"
+    assert reasoning.getvalue() == "[thinking] plan [/thinking]\n[thinking] more [/thinking]\n"
+
+    hidden = io.StringIO()
+    feed(_Printer(_Text(hidden, color=False), None))
+    assert hidden.getvalue() == "answer\n"
