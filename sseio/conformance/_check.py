@@ -7,20 +7,27 @@ them (de-chunked, decompressed, not decoded as SSE) and when each piece and
 each wire read arrived.  Everything is bounded: ``timeout`` for the connection
 and each read, ``duration`` for the whole capture, ``max_bytes`` for the body
 (then it stops with an info line, not an error); failures become the
-capture's ``ending`` rather than exceptions.  ``check`` captures and hands
-the result to the pure ``sseio.conformance._check_rules.analyse``;
-``format_report`` renders the report as text.  The ``sseio check`` command is
-``sseio.cli.check``.
+capture's ``ending`` rather than exceptions.  ``progress=`` (a callable) is
+told how far the capture has got (``Progress``: stage, elapsed seconds, body
+bytes, events dispatched so far) at each stage change, the last one being
+``done``, and at most every ``PROGRESS_INTERVAL`` seconds in between, while
+bytes arrive or the server is quiet; the events are counted by an sseio
+decoder fed the body as it arrives, which runs only when someone listens.
+``check`` captures and hands the result to the pure
+``sseio.conformance._check_rules.analyse``; ``format_report`` renders the
+report as text.  The ``sseio check`` command is ``sseio.cli.check``.
 """
 
 from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from .._core.errors import RemoteProtocolError, TooManyRedirects, UsageError
+from .._core.decoder import SSEDecoder
+from .._core.errors import LimitExceeded, RemoteProtocolError, TooManyRedirects, UsageError
 from .._http.exchange import Exchange
 from .._http.redirects import DEFAULT_MAX_REDIRECTS, redirect
 from .._http.request import Request, prepare_request
@@ -31,6 +38,8 @@ __all__ = [
     "DEFAULT_DURATION",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_TIMEOUT",
+    "PROGRESS_INTERVAL",
+    "Progress",
     "capture_stream",
     "check",
     "format_report",
@@ -41,6 +50,43 @@ DEFAULT_DURATION = 60.0
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 _READ_SIZE = 16 * 1024  # small reads keep a decompressed piece (and memory) small
 _COALESCE = 0.005  # pieces arriving closer together than this share one timestamp
+PROGRESS_INTERVAL = 0.1
+"""The longest time between two ``progress`` calls while a capture reads (seconds)."""
+
+Stage = Literal["connecting", "waiting", "reading", "done"]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far a capture has got: ``stage`` is ``connecting`` (dialling, TLS),
+    ``waiting`` (request sent, no response head yet), ``reading`` (the body) or
+    ``done`` (the last call, with the final counts, however the capture ended);
+    ``elapsed`` counts from the start of the capture, redirects included;
+    ``bytes`` and ``events`` are the current response's body bytes and the
+    events dispatched from them."""
+
+    stage: Stage
+    elapsed: float
+    bytes: int
+    events: int
+
+
+class _EventCounter:
+    """Counts the events in a body fed piece by piece (an sseio decoder; a body
+    past its limits stops the count, it is the rules' job to report it)."""
+
+    def __init__(self) -> None:
+        self.events = 0
+        self._decoder: SSEDecoder[Any] | None = SSEDecoder(done_sentinel=None)
+
+    def feed(self, data: bytes) -> None:
+        if self._decoder is None:
+            return
+        try:
+            self.events += len(self._decoder.feed(data))
+        except LimitExceeded as exc:
+            self.events += len(exc.events)
+            self._decoder = None
 
 
 class _Stop(Exception):
@@ -62,6 +108,11 @@ class _Recorder:
     body: bytearray = field(default_factory=bytearray)
     arrivals: list[tuple[int, float]] = field(default_factory=list)
     activity: list[float] = field(default_factory=list)
+    progress: Callable[[Progress], object] | None = None
+    began: float = field(default_factory=time.monotonic)  # the capture's start, for progress
+    counter: _EventCounter | None = None
+    stage: Stage = "connecting"
+    reported_at: float | None = None
 
     def restart(self, exchange: Exchange) -> None:
         """Start over for ``exchange`` (a redirect's target): times count from now."""
@@ -70,6 +121,23 @@ class _Recorder:
         self.body.clear()
         self.arrivals.clear()
         self.activity.clear()
+        if self.progress is not None:
+            self.counter = _EventCounter()
+
+    def report(self, stage: Stage | None = None) -> None:
+        """Tell ``progress`` (if any) where the capture is: at once for a new stage,
+        else at most every ``PROGRESS_INTERVAL`` seconds."""
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if stage is None or stage == self.stage:
+            if self.reported_at is not None and now - self.reported_at < PROGRESS_INTERVAL:
+                return
+        else:
+            self.stage = stage
+        self.reported_at = now
+        events = self.counter.events if self.counter is not None else 0
+        self.progress(Progress(self.stage, now - self.began, len(self.body), events))
 
     def now(self) -> float:
         return time.monotonic() - self.start
@@ -83,6 +151,8 @@ class _Recorder:
             if not self.arrivals or at - self.arrivals[-1][1] >= _COALESCE:
                 self.arrivals.append((len(self.body), at))
             self.body += data
+            if self.counter is not None:
+                self.counter.feed(data)
 
 
 @dataclass(frozen=True)
@@ -91,6 +161,7 @@ class _Limits:
     max_bytes: int
     verify: bool
     max_redirects: int
+    ticking: bool = False  # wake up every PROGRESS_INTERVAL to report progress
 
 
 def capture_stream(
@@ -104,20 +175,25 @@ def capture_stream(
     max_bytes: int = DEFAULT_MAX_BYTES,
     verify: bool = True,
     max_redirects: int = DEFAULT_MAX_REDIRECTS,
+    progress: Callable[[Progress], object] | None = None,
 ) -> Capture:
     """Send one request (following redirects) and record its response.
 
     Never raises for what the server or the network does (that is the capture's
     ``ending`` and ``detail``); raises ``UsageError`` for bad arguments.
+    ``progress`` is called with a ``Progress`` as the capture goes (see the
+    module doc); what it raises ends the capture and reaches the caller.
     """
     for name, value in (("timeout", timeout), ("duration", duration)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e9:
             raise UsageError(f"{name} must be a positive number of seconds, got {value!r}")
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
         raise UsageError(f"max_bytes must be a positive int, got {max_bytes!r}")
+    if progress is not None and not callable(progress):
+        raise UsageError(f"progress must be callable or None, got {progress!r}")
     request = prepare_request(method, url, headers=list(headers), content=body)
-    limits = _Limits(float(timeout), max_bytes, verify, max_redirects)
-    recorder = _Recorder(deadline=time.monotonic() + duration)
+    limits = _Limits(float(timeout), max_bytes, verify, max_redirects, progress is not None)
+    recorder = _Recorder(deadline=time.monotonic() + duration, progress=progress)
     redirects: list[tuple[int, str]] = []
     ending: Ending = "complete"
     detail = ""
@@ -130,6 +206,7 @@ def capture_stream(
         ending, detail = stop.ending, stop.detail
     except (RemoteProtocolError, TooManyRedirects) as exc:  # a redirect that cannot be followed
         ending, detail = "invalid", str(exc)
+    recorder.report("done")
     response = recorder.exchange.response if recorder.exchange is not None else None
     if response is None and ending != "invalid":
         ending = "no-response"
@@ -151,6 +228,7 @@ def capture_stream(
 def _exchange(request: Request, recorder: _Recorder, limits: _Limits, hops: int) -> Request | None:
     """Run one request: read its head, then its body unless it redirects (the request
     to follow is returned); the recorder keeps what arrived."""
+    recorder.report("connecting")
     sock = _dial(request, limits)
     exchange = Exchange(request)
     recorder.restart(exchange)
@@ -160,10 +238,12 @@ def _exchange(request: Request, recorder: _Recorder, limits: _Limits, hops: int)
             sock.sendall(exchange.request_bytes())
         except OSError as exc:
             raise _Stop("no-response", f"sending the request failed: {exc}") from exc
+        recorder.report("waiting")
         _read(sock, exchange, recorder, limits, head_only=True)
         assert exchange.response is not None
         follow = redirect(request, exchange.response, hops, limits.max_redirects)
         if follow is None:
+            recorder.report("reading")
             _read(sock, exchange, recorder, limits, head_only=False)
         return follow
     finally:
@@ -196,15 +276,24 @@ def _read(
     head_only: bool,
 ) -> None:
     timeout = limits.timeout
+    tick = PROGRESS_INTERVAL if limits.ticking else float("inf")
+    quiet_since = time.monotonic()  # the last time bytes arrived (or the start)
     while not exchange.ended and not (head_only and exchange.response is not None):
-        left = recorder.deadline - time.monotonic()
+        now = time.monotonic()
+        left = recorder.deadline - now
         if left <= 0:
             raise _Stop("duration")
+        quiet_left = quiet_since + timeout - now
+        if quiet_left <= 0:
+            raise _Stop("timeout", f"no data for {timeout:g} s (--timeout)")
         try:
-            sock.settimeout(min(timeout, left))
+            sock.settimeout(min(quiet_left, left, tick))
             data = sock.recv(_READ_SIZE)
         except TimeoutError as exc:
-            if timeout < left:
+            if tick < min(quiet_left, left):
+                recorder.report()  # only a tick: the server is quiet, time goes on
+                continue
+            if quiet_left < left:
                 raise _Stop("timeout", f"no data for {timeout:g} s (--timeout)") from exc
             raise _Stop("duration") from exc
         except OSError as exc:
@@ -213,6 +302,7 @@ def _read(
         at = recorder.now()
         if data:
             recorder.wire(at)
+            quiet_since = time.monotonic()
         try:
             recorder.piece(exchange.receive(data), at)
         except RemoteProtocolError as exc:
@@ -223,6 +313,7 @@ def _read(
             raise _Stop("dropped", "server closed the connection")
         if len(recorder.body) >= limits.max_bytes:
             raise _Stop("size")
+        recorder.report()
 
 
 def check(
@@ -237,6 +328,7 @@ def check(
     verify: bool = True,
     openai: bool | None = None,
     rules: Rules = DEFAULT_RULES,
+    progress: Callable[[Progress], object] | None = None,
 ) -> Report:
     """Capture ``url``'s stream and analyse it (see ``capture_stream`` and ``analyse``)."""
     capture = capture_stream(
@@ -248,6 +340,7 @@ def check(
         duration=duration,
         max_bytes=max_bytes,
         verify=verify,
+        progress=progress,
     )
     return analyse(capture, openai=openai, rules=rules)
 

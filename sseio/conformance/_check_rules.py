@@ -43,7 +43,9 @@ incomplete UTF-8 sequence or CR) stay silent; a dropped connection is one
 error, not also a missing ``[DONE]``; an error object inside an OpenAI-style
 stream explains a missing ``finish_reason`` and ``[DONE]`` and replaces them.
 The idle timeouts and size limits compared against are ``Rules`` fields, so
-they can be changed (tests scale them down).
+they can be changed (tests scale them down).  A report never shows
+credentials: the URL's userinfo and the values of ``Set-Cookie`` and similar
+headers are ``[redacted]``.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .._http.exchange import Response, error_from_response
+from .._http.observe import redacted_headers, redacted_url
 from ._check_scan import BOM, BodyFacts, Clock, OpenAIFacts, invalid_utf8, scan_body
 
 __all__ = [
@@ -214,7 +217,9 @@ class Report:
             "status": response.status_code if response else None,
             "reason": response.reason if response else None,
             "http_version": response.http_version if response else None,
-            "headers": [f"{name}: {value}" for name, value in response.headers] if response else [],
+            "headers": [f"{name}: {value}" for name, value in redacted_headers(response.headers)]
+            if response
+            else [],
             "framing": self.framing,
             "ending": self.ending,
             "stats": {
@@ -251,7 +256,7 @@ def _size(n: int) -> str:
 
 def _head_findings(capture: Capture, response: Response) -> Iterator[Finding]:
     for status, location in capture.redirects:
-        yield Finding("I-redirect", f"followed {status} redirect to {location}")
+        yield Finding("I-redirect", f"followed {status} redirect to {redacted_url(location)}")
     status = response.status_code
     if status == 204:
         yield Finding(
@@ -624,7 +629,13 @@ def analyse(
         findings.append(stop)
     findings.sort(key=lambda finding: _ORDER[finding.severity])
     return Report(
-        capture.method, capture.url, response, framing, capture.ending, stats, tuple(findings)
+        capture.method,
+        redacted_url(capture.url),
+        response,
+        framing,
+        capture.ending,
+        stats,
+        tuple(findings),
     )
 
 

@@ -28,7 +28,7 @@ import pytest
 from sseio._core.errors import UsageError
 from sseio._http.exchange import Response
 from sseio.cli.check import add_arguments, run
-from sseio.conformance._check import capture_stream, check, format_report
+from sseio.conformance._check import Progress, capture_stream, check, format_report
 from sseio.conformance._check_rules import (
     DEFAULT_RULES,
     Capture,
@@ -619,6 +619,66 @@ def test_mock_stall_with_keepalives() -> None:
     assert 90 <= int(every.group(1)) <= 200
 
 
+def test_progress_reports_each_stage_ticks_and_the_final_counts(mock_url: str) -> None:
+    calls: list[Progress] = []
+    report = check_mock(mock_url, "slow; delay=0.5", progress=calls.append)
+    assert report.codes == INFO
+    stages = [call.stage for call in calls]
+    assert [s for i, s in enumerate(stages) if not i or stages[i - 1] != s] == [
+        "connecting",
+        "waiting",
+        "reading",
+        "done",
+    ]
+    assert stages.count("done") == 1
+    # The body is held back for 0.5 s: the server is quiet, the ticks go on.
+    quiet = [call for call in calls if call.stage == "reading" and call.bytes == 0]
+    assert len(quiet) >= 3
+    assert quiet[-1].elapsed - quiet[0].elapsed >= 0.25
+    elapsed = [call.elapsed for call in calls]
+    assert elapsed == sorted(elapsed)
+    assert [call.events for call in calls] == sorted(call.events for call in calls)
+    last = calls[-1]
+    assert (last.bytes, last.events) == (report.stats.bytes, report.stats.events)
+    assert last.events > 3
+
+
+def test_progress_keeps_the_read_timeout(mock_url: str) -> None:
+    calls: list[Progress] = []
+    report = check_mock(
+        mock_url, "stall; delay=30", timeout=0.3, rules=FAST_RULES, progress=calls.append
+    )
+    assert report.ending == "timeout"
+    assert "no data for 0.3 s" in finding(report, "I-stopped").message
+    assert calls[-1].stage == "done"
+    assert calls[-1].events == report.stats.events > 0
+    assert 0.3 <= calls[-1].elapsed < 2.0
+
+
+def test_progress_ends_with_done_when_nothing_answers() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        calls: list[Progress] = []
+        capture = capture_stream(
+            f"http://127.0.0.1:{sock.getsockname()[1]}/", timeout=2, progress=calls.append
+        )
+    assert capture.ending == "no-response"
+    assert [call.stage for call in calls] == ["connecting", "done"]
+    assert (calls[-1].bytes, calls[-1].events) == (0, 0)
+
+
+def test_progress_must_be_callable() -> None:
+    with pytest.raises(UsageError, match="progress must be callable"):
+        capture_stream("http://127.0.0.1:1/", progress="yes")  # type: ignore[arg-type]
+
+
+def test_cli_rejects_a_header_without_colon(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli("http://127.0.0.1:1/", "-H", "no colon")
+    assert exit_info.value.code == 2
+    assert "argument -H/--header: a header is 'Name: value'" in capsys.readouterr().err
+
+
 def test_mock_stall_hits_the_read_timeout(mock_url: str) -> None:
     report = check_mock(mock_url, "stall; delay=30", timeout=0.3, rules=FAST_RULES)
     assert report.codes == INFO | {"W-keepalive", "I-stopped"}
@@ -989,7 +1049,6 @@ def test_cli_non_json_body_keeps_the_content_type_it_was_given(broken: RawServer
     "argv",
     [
         ["ftp://127.0.0.1/"],
-        ["http://127.0.0.1:1/", "-H", "no colon"],
         ["http://127.0.0.1:1/", "--duration", "0"],
         ["http://127.0.0.1:1/", "-d", "@/nonexistent/file"],
         ["http://127.0.0.1:1/", "-X", "BAD METHOD"],
