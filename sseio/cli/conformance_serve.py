@@ -3,7 +3,11 @@
 With ``--client NAME`` (or ``all``) it runs in-process client adapters
 against an ephemeral server on 127.0.0.1 and prints their scorecards; without
 it, it serves the tests for an external client until Ctrl-C or
-``--duration`` and judges what that client sent.  Exit status 0 when every
+``--duration`` and judges what that client sent.  Serving, it prints a short
+summary (how many tests of each kind, what can be judged from the server)
+and one index URL: that page (HTML; ``/index.json`` as JSON, ``/index.txt``
+one URL a line) lists every test URL.  With ``--json`` the summary goes to
+standard error, so standard output holds the scorecard JSON alone.  Exit status 0 when every
 test passed, 1 when one failed, 2 for a bad command line.
 """
 
@@ -14,12 +18,14 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from typing import TextIO
 
 from .._core.errors import UsageError
 from ..conformance._client_adapters import ADAPTER_LIBRARIES, Adapter, installed_adapters
 from ..conformance._client_judging import ClientTest, Outcome, Scorecard
 from ..conformance._client_tests import FRAGMENTATIONS, VectorLike, client_tests
 from ..conformance._clients import (
+    SERVE_CAPABILITIES,
     ConformanceServer,
     format_comparison,
     format_scorecard,
@@ -36,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         metavar="NAME",
         help="run an in-process client against an ephemeral server and score it: "
-        f"{', '.join(ADAPTER_LIBRARIES)} or 'all' (installed ones); repeatable. "
-        "Without it, serve for an external client.",
+        f"{', '.join(ADAPTER_LIBRARIES)} or 'all' (installed ones); repeatable "
+        "(default: serve for an external client)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (serve mode)")
     parser.add_argument(
@@ -50,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve mode: stop after S seconds and print the scorecard (default: until Ctrl-C)",
     )
     parser.add_argument(
-        "--only", metavar="TEXT", help="run only the tests whose name contains TEXT"
+        "--only", metavar="TEXT", help="run only the tests whose name contains TEXT (default: all)"
     )
     parser.add_argument("--no-vectors", action="store_true", help="behaviour tests only")
     parser.add_argument(
@@ -59,9 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=FRAGMENTATIONS,
         help="deliver vectors this way (repeatable; default: all three)",
     )
-    parser.add_argument(
-        "--concurrency", type=int, default=8, help="tests run at once per client (default 8)"
-    )
+    parser.add_argument("--concurrency", type=int, default=8, help="tests run at once per client")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="list passing vector tests too"
@@ -141,11 +145,7 @@ def _serve(args: argparse.Namespace, tests: Sequence[ClientTest]) -> int:
         print(f"sseio conformance serve: error: {exc}", file=sys.stderr)
         return 2
     try:
-        if not args.json:
-            print(f"serving {len(tests)} client tests on {server.base_url}", flush=True)
-            for test in tests:
-                print(f"  {server.url(test)}", flush=True)
-            print("point your client at each URL, then press Ctrl-C for the scorecard", flush=True)
+        _announce(server, args, sys.stderr if args.json else sys.stdout)
         _wait(args.duration)
     finally:
         server.__exit__(None, None, None)
@@ -159,6 +159,28 @@ def _serve(args: argparse.Namespace, tests: Sequence[ClientTest]) -> int:
     else:
         print(format_scorecard(card, verbose=args.verbose))
     return 1 if card.failed else 0
+
+
+def _announce(server: ConformanceServer, args: argparse.Namespace, out: TextIO) -> None:
+    """The summary and the index URL, printed once the server listens."""
+    summary = server.summary()
+    deliveries = ", ".join(summary["fragmentations"])
+    vectors = (
+        f", {summary['vector']} vector tests: {summary['vectors']} vectors delivered {deliveries}"
+        if summary["vector"]
+        else ""
+    )
+    index = f"{server.base_url}/"
+    lines = [
+        f"sseio conformance serve: {summary['tests']} client tests "
+        f"({summary['behaviour']} behaviour tests{vectors})",
+        f"index of every test URL: {index}  (JSON: {index}index.json, text: {index}index.txt)",
+        *(f"  - {text}" for text in SERVE_CAPABILITIES),
+        "point your client at each test URL, then press Ctrl-C for the scorecard"
+        if args.duration is None
+        else f"point your client at each test URL; the scorecard follows in {args.duration:g}s",
+    ]
+    print("\n".join(lines), file=out, flush=True)
 
 
 def _wait(duration: float | None) -> None:

@@ -2,7 +2,11 @@
 
 ``ConformanceServer`` serves each client test at its own path
 (``/tests/<name>``) from a background thread, plays its script of replies and
-records what the test saw; ``GET /`` lists the test URLs.  The tests
+records what the test saw.  ``GET /`` is the index a person opens: an HTML
+page with the summary (how many tests of each kind, the vector deliveries,
+what the tester can judge) and a link to every test; ``/index.json`` (or
+``/?format=json``) is the same as JSON (``ConformanceServer.index``), and
+``/index.txt`` (or ``/?format=text``) the test URLs one per line, for scripts.  The tests
 themselves are pure data, re-exported here: what a test is and how it is
 judged in ``sseio.conformance._client_judging``, the vector and behaviour
 tests in ``sseio.conformance._client_tests``.
@@ -18,11 +22,14 @@ is bounded: short retry times, short deadlines, 204 once a script is spent.
 
 from __future__ import annotations
 
+import html
 import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from typing import Any
+from urllib.parse import parse_qs
 
 from .._core.errors import UsageError
 from ..server._messages import EventStream, Request, Response
@@ -49,6 +56,7 @@ from ._client_tests import (
 
 __all__ = [
     "FRAGMENTATIONS",
+    "SERVE_CAPABILITIES",
     "ClientResult",
     "ClientTest",
     "ConformanceServer",
@@ -71,12 +79,22 @@ __all__ = [
 
 # --- the server -----------------------------------------------------------------------------
 
+SERVE_CAPABILITIES = (
+    "each test at its own URL, its replies scripted per request, then 204 (stop)",
+    "judged from the requests a client sends: reconnecting, Last-Event-ID, "
+    "the retry: time, stopping on 204 and on answers that are not event streams",
+    "not visible to the server: the events a client parsed (those tests are n/a "
+    "here; use --client for an in-process adapter, or sseio conformance parser)",
+)
+"""What the tester does and can judge for an external client (index and summary)."""
+
 
 class ConformanceServer:
     """Serves ``tests`` at ``/tests/<name>`` from a background thread and records what
     each test saw; ``with ConformanceServer(tests) as server:``.
 
-    ``GET /`` lists the test URLs.  Unknown paths get 404.
+    ``GET /`` is the index page (``/index.json``, ``/index.txt``: see the module
+    doc).  Unknown paths get 404.
     """
 
     def __init__(self, tests: Iterable[ClientTest], *, host: str = "127.0.0.1", port: int = 0):
@@ -120,10 +138,63 @@ class ConformanceServer:
     def judge(self, test: ClientTest, result: ClientResult | None = None) -> Verdict:
         return test.judge(self.log(test), result)
 
+    def summary(self) -> dict[str, Any]:
+        """How many tests of each kind, and the vector deliveries served."""
+        vectors = [test for test in self.tests.values() if test.kind == "vector"]
+        served = {test.name.rpartition("/")[2] for test in vectors}
+        return {
+            "tests": len(self.tests),
+            "behaviour": len(self.tests) - len(vectors),
+            "vector": len(vectors),
+            "vectors": len({test.name.rpartition("/")[0] for test in vectors}),
+            "fragmentations": [how for how in FRAGMENTATIONS if how in served],
+        }
+
+    def index(self) -> dict[str, Any]:
+        """The index as JSON (``/index.json``): the summary, what the tester can judge,
+        and every test's name, kind, rule and URL."""
+        return {
+            "tester": "sseio conformance serve",
+            "index": f"{self.base_url}/",
+            "summary": self.summary(),
+            "capabilities": list(SERVE_CAPABILITIES),
+            "tests": [
+                {
+                    "name": test.name,
+                    "kind": test.kind,
+                    "rule": test.rule,
+                    "path": f"/tests/{test.name}",
+                    "url": self.url(test),
+                }
+                for test in self.tests.values()
+            ],
+        }
+
+    def _index_html(self) -> str:
+        summary = self.summary()
+        rows = "".join(
+            f'<tr><td>{test.kind}</td><td><a href="/tests/{html.escape(test.name)}">'
+            f"{html.escape(test.name)}</a></td><td>{html.escape(test.rule)}</td></tr>\n"
+            for test in self.tests.values()
+        )
+        capabilities = "".join(f"<li>{html.escape(text)}</li>" for text in SERVE_CAPABILITIES)
+        deliveries = ", ".join(summary["fragmentations"]) or "none"
+        return (
+            '<!doctype html>\n<html><head><meta charset="utf-8">'
+            "<title>sseio conformance serve</title></head><body>\n"
+            "<h1>sseio conformance serve</h1>\n"
+            f"<p>{summary['tests']} client tests: {summary['behaviour']} behaviour tests, "
+            f"{summary['vector']} vector tests ({summary['vectors']} vectors; deliveries: "
+            f"{html.escape(deliveries)}).  "
+            '<a href="/index.json">JSON</a> · <a href="/index.txt">URLs as text</a></p>\n'
+            f"<ul>{capabilities}</ul>\n"
+            "<table><tr><th>kind</th><th>test</th><th>rule</th></tr>\n"
+            f"{rows}</table>\n</body></html>\n"
+        )
+
     async def _handle(self, request: Request) -> Response | EventStream:
-        if request.path in ("/", "/tests", "/tests/"):
-            listing = "".join(f"{self.url(name)}\n" for name in self.tests)
-            return Response.text(listing)
+        if request.path in ("/", "/tests", "/tests/", "/index.json", "/index.txt"):
+            return self._listing(request)
         name = request.path.removeprefix("/tests/")
         test = self.tests.get(name) if request.path.startswith("/tests/") else None
         if test is None:
@@ -145,6 +216,14 @@ class ConformanceServer:
             keepalive=None,
             abort=reply.drop,
         )
+
+    def _listing(self, request: Request) -> Response:
+        wanted = parse_qs(request.query).get("format", [""])[-1]
+        if request.path == "/index.json" or wanted == "json":
+            return Response.json(self.index())
+        if request.path == "/index.txt" or wanted == "text":
+            return Response.text("".join(f"{self.url(name)}\n" for name in self.tests))
+        return Response.text(self._index_html(), content_type="text/html; charset=utf-8")
 
     def _ended(self, log: ServerLog) -> None:
         with self._lock:
@@ -203,17 +282,22 @@ _MARK = {"pass": "pass", "fail": "FAIL", "n/a": "n/a"}
 
 def format_scorecard(scorecard: Scorecard, *, verbose: bool = False) -> str:
     """Behaviour tests one per line; vector tests summed up, with each failure listed
-    (every vector test too with ``verbose``)."""
+    (every vector test too with ``verbose``; those not judged, as for an external
+    client whose events the server cannot see, are counted in the sum)."""
     lines = [f"client: {scorecard.client}"]
     vectors = [o for o in scorecard.outcomes if o.test.kind == "vector"]
     for outcome in scorecard.outcomes:
-        if outcome.test.kind == "vector" and outcome.verdict.status == "pass" and not verbose:
+        if outcome.test.kind == "vector" and outcome.verdict.status != "fail" and not verbose:
             continue
         reason = f"  {outcome.verdict.reason}" if outcome.verdict.reason else ""
         lines.append(f"  {_MARK[outcome.verdict.status]:4}  {outcome.test.name}{reason}")
     if vectors:
         passed = sum(o.verdict.status == "pass" for o in vectors)
-        lines.append(f"  vectors: {passed}/{len(vectors)} pass")
+        unjudged = sum(o.verdict.status == "n/a" for o in vectors)
+        lines.append(
+            f"  vectors: {passed}/{len(vectors)} pass"
+            + (f", {unjudged} n/a (not judged)" if unjudged else "")
+        )
     failed = len(scorecard.failed)
     total = len(scorecard.outcomes)
     lines.append(f"  {scorecard.passed}/{total} pass, {failed} fail")

@@ -7,6 +7,9 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import re
+import subprocess
+import sys
 import threading
 import time
 
@@ -30,11 +33,13 @@ from sseio.conformance._clients import (
     Scorecard,
     Verdict,
     behaviour_tests,
+    client_tests,
     format_comparison,
     format_scorecard,
     run_client,
     vector_tests,
 )
+from sseio.conformance._vectors import load_vectors
 
 # --- the server -----------------------------------------------------------------------------
 
@@ -73,7 +78,7 @@ def test_server_serves_the_script_then_204_and_records() -> None:
         assert first[2] == b"data: a\n\ndata: b\n\n"
         assert _get(server.url(test))[:3] == (500, "application/json", b'{"x":1}')
         assert _get(server.url(test))[0] == 204
-        status, _, listing = _get(server.base_url + "/")
+        status, _, listing = _get(server.base_url + "/index.txt")
         assert status == 200
         assert listing.decode() == server.url(test) + "\n"
         assert _get(server.base_url + "/tests/nothing")[0] == 404
@@ -85,6 +90,60 @@ def test_server_serves_the_script_then_204_and_records() -> None:
     assert len(log.ends) == 3
     assert log.requests[0].at <= log.ends[0] <= log.requests[1].at
     assert log.stopped
+
+
+def test_index_lists_every_test_as_html_json_and_text() -> None:
+    tests = client_tests(fragmentations=("whole", "bytes"))
+    with ConformanceServer(tests) as server:
+        status, kind, page = _get(server.base_url + "/")
+        json_pages = [_get(server.base_url + path) for path in ("/index.json", "/?format=json")]
+        text_pages = [_get(server.base_url + path) for path in ("/index.txt", "/?format=text")]
+        assert _get(server.base_url + "/tests")[2] == page
+    assert (status, kind) == (200, "text/html; charset=utf-8")
+    html = page.decode()
+    assert html.startswith("<!doctype html>")
+    behaviours = len(behaviour_tests())
+    vectors = len(tests) - behaviours
+    assert (
+        f"{len(tests)} client tests: {behaviours} behaviour tests, {vectors} vector tests" in html
+    )
+    assert "deliveries: whole, bytes" in html
+    assert html.count('<a href="/tests/') == len(tests)
+    assert '<a href="/tests/stop-on-204">stop-on-204</a>' in html
+    assert json_pages[0] == json_pages[1]
+    assert json_pages[0][1] == "application/json"
+    index = json.loads(json_pages[0][2])
+    assert index["summary"] == {
+        "tests": len(tests),
+        "behaviour": behaviours,
+        "vector": vectors,
+        "vectors": len(load_vectors()),  # each one whole, the small ones bytewise too
+        "fragmentations": ["whole", "bytes"],
+    }
+    assert index["index"] == f"{server.base_url}/"
+    assert len(index["capabilities"]) == 3
+    assert [entry["name"] for entry in index["tests"]] == [test.name for test in tests]
+    stop = next(entry for entry in index["tests"] if entry["name"] == "stop-on-204")
+    assert stop == {
+        "name": "stop-on-204",
+        "kind": "behaviour",
+        "rule": stop["rule"],
+        "path": "/tests/stop-on-204",
+        "url": f"{server.base_url}/tests/stop-on-204",
+    }
+    assert text_pages[0] == text_pages[1]
+    assert text_pages[0][2].decode().splitlines() == [server.url(test) for test in tests]
+
+
+def test_index_escapes_what_it_shows() -> None:
+    test = ClientTest(
+        "a<b>", "rule & <more>", (Reply((b"data: x\n\n",)),), lambda *_: Verdict("pass")
+    )
+    with ConformanceServer([test]) as server:
+        html = _get(server.base_url + "/")[2].decode()
+    assert "a&lt;b&gt;" in html
+    assert "rule &amp; &lt;more&gt;" in html
+    assert "<b>" not in html
 
 
 # --- running clients ------------------------------------------------------------------------
@@ -213,6 +272,12 @@ def test_format_scorecard_and_comparison() -> None:
     assert "vectors: 0/1 pass" in text
     assert "vector/bom-and-cr/whole" not in format_scorecard(good)
     assert "vector/bom-and-cr/whole" in format_scorecard(good, verbose=True)
+    unjudged = _card("external", {"stop-on-204": "n/a", "vector/bom-and-cr/whole": "n/a"})
+    text = format_scorecard(unjudged)
+    assert "n/a   stop-on-204  why" in text
+    assert "vector/bom-and-cr/whole" not in text
+    assert "vectors: 0/1 pass, 1 n/a (not judged)" in text
+    assert "n/a   vector/bom-and-cr/whole  why" in format_scorecard(unjudged, verbose=True)
     table = format_comparison([good, bad]).splitlines()
     assert [cell.strip() for cell in table[0].split("|")] == ["", "test", "good", "bad", ""]
     assert any("stop-on-204" in row and "pass" in row and "FAIL" in row for row in table)
@@ -294,18 +359,62 @@ def test_command_refuses_clients_not_installed(
     assert "client 'httpx-sse' is not installed here" in capsys.readouterr().err
 
 
-def test_serve_mode_prints_urls_and_a_request_scorecard(
+def test_serve_mode_prints_a_summary_and_one_index_url(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert run(_args("--port", "0", "--duration", "0.2", "--no-vectors")) == 0
+    assert run(_args("--port", "0", "--duration", "0.2")) == 0
     out = capsys.readouterr().out
-    assert "serving 13 client tests on http://127.0.0.1:" in out
-    assert "/tests/stop-on-204\n" in out
-    assert "n/a   stop-on-204  the client never requested this test" in out
+    total = len(client_tests())
+    behaviours = len(behaviour_tests())
+    summary, index, *rest = out.splitlines()
+    assert summary == (
+        f"sseio conformance serve: {total} client tests ({behaviours} behaviour tests, "
+        f"{total - behaviours} vector tests: {len(load_vectors())} vectors delivered "
+        "whole, bytes, awkward)"
+    )
+    assert re.fullmatch(
+        r"index of every test URL: (http://127\.0\.0\.1:\d+/)  \(JSON: \1index\.json, "
+        r"text: \1index\.txt\)",
+        index,
+    )
+    assert "/tests/" not in out.partition("client: external client")[0]  # no URL list
+    assert rest[3] == "point your client at each test URL; the scorecard follows in 0.2s"
+    assert "client: external client" in out
     assert run(_args("--port", "0", "--duration", "0.1", "--only", "giant", "--json")) == 0
-    report = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
     assert report[0]["client"] == "external client"
     assert report[0]["tests"][0]["status"] == "n/a"
+    assert captured.err.startswith("sseio conformance serve: 1 client tests (1 behaviour tests)")
+
+
+def test_serve_mode_as_a_real_process_serves_its_index() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sseio", "conformance", "serve", "--port", "0",
+         "--duration", "3", "--no-vectors"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        summary = process.stdout.readline()
+        index_line = process.stdout.readline()
+        assert summary.startswith("sseio conformance serve: 13 client tests (13 behaviour tests)")
+        match = re.search(r"(http://127\.0\.0\.1:\d+)/ ", index_line)
+        assert match is not None, index_line
+        base = match.group(1)
+        status, kind, page = _get(base + "/index.json")
+        assert (status, kind) == (200, "application/json")
+        index = json.loads(page)
+        assert index["summary"]["tests"] == len(index["tests"]) == 13
+        assert _get(base + "/tests/stop-on-204")[0] == 204
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 0, err
+    assert "pass  stop-on-204  request checks only" in out
 
 
 def test_serve_mode_reports_a_port_it_cannot_use(capsys: pytest.CaptureFixture[str]) -> None:
