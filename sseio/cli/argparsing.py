@@ -5,8 +5,8 @@ matter to someone typing commands:
 
 - ``--help`` shows each option's default: ``HelpFormatter`` appends
   ``(default: …)`` to every option that takes a value and has a default other
-  than ``None`` (flags, whose default is only "off", are left alone, and a help
-  text that already says ``(default …)`` keeps its own wording);
+  than ``None`` or empty (flags, whose default is only "off", are left alone,
+  and a help text that already says ``(default …)`` keeps its own wording);
 - an unknown option is reported by the command it was given to, with that
   command's usage line and the closest known option (``sseio chat --modle x``
   says ``usage: sseio chat …`` and ``did you mean --model?``), not by the
@@ -39,7 +39,7 @@ class HelpFormatter(argparse.HelpFormatter):
             or action.nargs == 0  # flags: store_true, store_const, count, help, version
             or default is None
             or default is argparse.SUPPRESS
-            or default == []
+            or default in ([], "")
             or (not action.option_strings and action.nargs not in ("?", "*"))
         ):
             return action.help

@@ -70,7 +70,7 @@ def add_chat_commands(commands: Any) -> None:
     chat.add_argument(
         "--model",
         default=os.environ.get("SSEIO_MODEL", "gpt-4o-mini"),
-        help="model name ($SSEIO_MODEL sets the default)",
+        help="model name (default: $SSEIO_MODEL, else gpt-4o-mini)",
     )
     _chat_options(chat)
     chat.add_argument(

@@ -94,14 +94,14 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_MAX_LINE_SIZE,
         metavar="N",
-        help="longest line, in bytes",
+        help=f"longest line, in bytes (default: {_in_mib(DEFAULT_MAX_LINE_SIZE)})",
     )
     decode.add_argument(
         "--max-event-size",
         type=int,
         default=DEFAULT_MAX_EVENT_SIZE,
         metavar="N",
-        help="largest event, in bytes",
+        help=f"largest event, in bytes (default: {_in_mib(DEFAULT_MAX_EVENT_SIZE)})",
     )
     decode.set_defaults(run=_decode)
 
@@ -118,7 +118,10 @@ def _parser() -> argparse.ArgumentParser:
     events.add_argument("--json", action="store_true", help="print JSON lines")
     events.add_argument("--comments", action="store_true", help="also print comments")
     events.add_argument(
-        "--last-event-id", default="", metavar="ID", help="Last-Event-ID to send first"
+        "--last-event-id",
+        default="",
+        metavar="ID",
+        help="Last-Event-ID to send on the first request (default: none)",
     )
     events.add_argument("--no-reconnect", action="store_true", help="stop when the stream ends")
     events.add_argument(
@@ -139,7 +142,11 @@ def _parser() -> argparse.ArgumentParser:
     events.add_argument("--no-done", action="store_true", help="[DONE] is data, not the end")
     events.add_argument("--timeout", type=float, default=60.0, metavar="S", help="read timeout")
     events.add_argument(
-        "--event-timeout", type=float, default=None, metavar="S", help="max seconds between events"
+        "--event-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="max seconds between events (default: no limit)",
     )
     events.add_argument(
         "-k", "--insecure", action="store_true", help="do not verify TLS certificates"
@@ -148,6 +155,10 @@ def _parser() -> argparse.ArgumentParser:
     add_chat_commands(commands)
     add_conformance_commands(commands)
     return parser
+
+
+def _in_mib(size: int) -> str:
+    return f"{size}, {size / 2**20:g} MiB"
 
 
 def _version() -> str:
