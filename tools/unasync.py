@@ -36,6 +36,10 @@ TWINS = {
         "sseio/chat/_sync.py",
         "The blocking chat client: ``ChatClient`` and ``ChatStream``.",
     ),
+    "sseio/httpx/_async.py": (
+        "sseio/httpx/_sync.py",
+        "Event streams over an ``httpx.Client``: ``connect_sse``, ``EventSource``, ``Client``.",
+    ),
     "sseio/chat/_streams_async.py": (
         "sseio/chat/_streams_sync.py",
         "The blocking Responses and Messages clients: ``ResponsesClient``, ``MessagesClient``.",
