@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 
 from .._core.errors import UsageError
 from .._core.events import ServerSentEvent
+from .._http.arguments import check_headers, check_instance, check_optional_str, coerce_timeout
 from .._http.client_state import merge_headers
 from .._http.reconnect import Timeout
 from ._errors import InvalidChunk
@@ -327,17 +328,21 @@ class MessagesSettings:
         base_url: str | None,
         api_key: str | None,
         headers: Mapping[str, str] | list[tuple[str, str]] | None,
-        timeout: Timeout,
+        timeout: Timeout | float,
         retry: ChatRetry | None,
         environ: Mapping[str, str],
     ) -> MessagesSettings:
+        """The settings of a new client; every keyword is checked (``UsageError`` naming it)."""
+        check_optional_str("base_url", base_url)
+        check_optional_str("api_key", api_key)
+        check_instance("retry", retry, ChatRetry, "a sseio.chat.ChatRetry")
         key = resolve_messages_key(api_key, environ)
         auth = [("x-api-key", key)] if key else []
         auth.append(("anthropic-version", ANTHROPIC_VERSION))
         return cls(
             resolve_messages_base_url(base_url, environ),
-            tuple(merge_headers(auth, headers)),
-            timeout,
+            tuple(merge_headers(auth, check_headers("headers", headers))),
+            coerce_timeout(timeout),
             retry if retry is not None else ChatRetry(),
         )
 
@@ -353,8 +358,9 @@ class MessagesSettings:
         extra_body: Mapping[str, Any] | None,
         retry: ChatRetry | None,
         params: Mapping[str, Any],
+        timeout: Timeout | float | None = None,
         rng: random.Random | None = None,
-    ) -> tuple[str, dict[str, Any], list[tuple[str, str]], MessagesCall]:
+    ) -> tuple[str, dict[str, Any], list[tuple[str, str]], Timeout, MessagesCall]:
         url, body = messages_request(
             self.base_url,
             model=model,
@@ -365,5 +371,8 @@ class MessagesSettings:
             extra_body=extra_body,
             params=params,
         )
+        check_instance("retry", retry, ChatRetry, "a sseio.chat.ChatRetry")
         call = MessagesCall(retry if retry is not None else self.retry, rng=rng)
-        return url, body, merge_headers(self.headers, extra_headers), call
+        extra = check_headers("extra_headers", extra_headers)
+        wait = self.timeout if timeout is None else coerce_timeout(timeout)
+        return url, body, merge_headers(self.headers, extra), wait, call

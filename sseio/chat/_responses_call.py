@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 from .._core.errors import UsageError
 from .._core.events import ServerSentEvent
+from .._http.arguments import check_headers, check_instance, check_optional_str, coerce_timeout
 from .._http.client_state import merge_headers
 from .._http.reconnect import Timeout
 from ._call import resolve_api_key, resolve_base_url
@@ -178,16 +179,20 @@ class ResponsesSettings:
         base_url: str | None,
         api_key: str | None,
         headers: Mapping[str, str] | list[tuple[str, str]] | None,
-        timeout: Timeout,
+        timeout: Timeout | float,
         retry: ChatRetry | None,
         environ: Mapping[str, str],
     ) -> ResponsesSettings:
+        """The settings of a new client; every keyword is checked (``UsageError`` naming it)."""
+        check_optional_str("base_url", base_url)
+        check_optional_str("api_key", api_key)
+        check_instance("retry", retry, ChatRetry, "a sseio.chat.ChatRetry")
         key = resolve_api_key(api_key, environ)
         auth = [("Authorization", f"Bearer {key}")] if key else []
         return cls(
             resolve_base_url(base_url, environ),
-            tuple(merge_headers(auth, headers)),
-            timeout,
+            tuple(merge_headers(auth, check_headers("headers", headers))),
+            coerce_timeout(timeout),
             retry if retry is not None else ChatRetry(),
         )
 
@@ -201,8 +206,9 @@ class ResponsesSettings:
         extra_body: Mapping[str, Any] | None,
         retry: ChatRetry | None,
         params: Mapping[str, Any],
+        timeout: Timeout | float | None = None,
         rng: random.Random | None = None,
-    ) -> tuple[str, dict[str, Any], list[tuple[str, str]], ResponsesCall]:
+    ) -> tuple[str, dict[str, Any], list[tuple[str, str]], Timeout, ResponsesCall]:
         url, body = responses_request(
             self.base_url,
             model=model,
@@ -211,5 +217,8 @@ class ResponsesSettings:
             extra_body=extra_body,
             params=params,
         )
+        check_instance("retry", retry, ChatRetry, "a sseio.chat.ChatRetry")
         call = ResponsesCall(retry if retry is not None else self.retry, rng=rng)
-        return url, body, merge_headers(self.headers, extra_headers), call
+        extra = check_headers("extra_headers", extra_headers)
+        wait = self.timeout if timeout is None else coerce_timeout(timeout)
+        return url, body, merge_headers(self.headers, extra), wait, call

@@ -19,10 +19,11 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from logging import INFO, getLogger
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
-from .._core.errors import SSEError
+from .._core.errors import SSEError, UsageError
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
+from .._http.arguments import ClientCert
 from .._http.exchange import Response
 from .._http.observe import Hooks, RetryScheduled, redacted_url
 from .._http.proxy import Proxy
@@ -223,7 +224,11 @@ class _AsyncShapedClient:
         proxy: str | Proxy | None,
         trust_env: bool,
         timeout: Timeout,
+        cert: ClientCert | None,
+        trust: Literal["certifi", "system"],
     ) -> None:
+        if isinstance(max_event_size, bool) or not isinstance(max_event_size, int):
+            raise UsageError(f"max_event_size must be an int, got {max_event_size!r}")
         self._max_event_size = max_event_size
         self._hooks = hooks
         self._http = AsyncClient(
@@ -233,6 +238,8 @@ class _AsyncShapedClient:
             hooks=hooks,
             proxy=proxy,
             trust_env=trust_env,
+            cert=cert,
+            trust=trust,
         )
 
     async def aclose(self) -> None:
@@ -255,7 +262,7 @@ class AsyncResponsesClient(_AsyncShapedClient):
         base_url: str | None = None,
         api_key: str | None = None,
         headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
-        timeout: Timeout = CHAT_TIMEOUT,
+        timeout: Timeout | float = CHAT_TIMEOUT,
         retry: ChatRetry | None = None,
         ssl_context: SSLContext | None = None,
         verify: bool = True,
@@ -263,6 +270,8 @@ class AsyncResponsesClient(_AsyncShapedClient):
         hooks: Hooks | None = None,
         proxy: str | Proxy | None = None,
         trust_env: bool = True,
+        cert: ClientCert | None = None,
+        trust: Literal["certifi", "system"] = "certifi",
     ) -> None:
         self.settings = ResponsesSettings.create(
             base_url=base_url,
@@ -279,7 +288,9 @@ class AsyncResponsesClient(_AsyncShapedClient):
             hooks=hooks,
             proxy=proxy,
             trust_env=trust_env,
-            timeout=timeout,
+            timeout=self.settings.timeout,
+            cert=cert,
+            trust=trust,
         )
 
     def stream(
@@ -294,18 +305,19 @@ class AsyncResponsesClient(_AsyncShapedClient):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         retry: ChatRetry | None = None,
-        timeout: Timeout | None = None,
+        timeout: Timeout | float | None = None,
         **params: Any,
     ) -> AsyncResponsesStream:
         """Start a streaming response; ``input`` is a string or a list of input items, and
         other Responses parameters (``reasoning``, ``temperature``...) go in ``params``."""
-        url, body, headers, call = self.settings.prepare(
+        url, body, headers, wait, call = self.settings.prepare(
             model=model,
             input=input,
             extra_headers=extra_headers,
             extra_query=extra_query,
             extra_body=extra_body,
             retry=retry,
+            timeout=timeout,
             params={
                 "instructions": instructions,
                 "max_output_tokens": max_output_tokens,
@@ -318,7 +330,7 @@ class AsyncResponsesClient(_AsyncShapedClient):
             url,
             body,
             headers,
-            timeout or self.settings.timeout,
+            wait,
             call,
             self._max_event_size,
             self._hooks,
@@ -347,7 +359,7 @@ class AsyncMessagesClient(_AsyncShapedClient):
         base_url: str | None = None,
         api_key: str | None = None,
         headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
-        timeout: Timeout = CHAT_TIMEOUT,
+        timeout: Timeout | float = CHAT_TIMEOUT,
         retry: ChatRetry | None = None,
         ssl_context: SSLContext | None = None,
         verify: bool = True,
@@ -355,6 +367,8 @@ class AsyncMessagesClient(_AsyncShapedClient):
         hooks: Hooks | None = None,
         proxy: str | Proxy | None = None,
         trust_env: bool = True,
+        cert: ClientCert | None = None,
+        trust: Literal["certifi", "system"] = "certifi",
     ) -> None:
         self.settings = MessagesSettings.create(
             base_url=base_url,
@@ -371,7 +385,9 @@ class AsyncMessagesClient(_AsyncShapedClient):
             hooks=hooks,
             proxy=proxy,
             trust_env=trust_env,
-            timeout=timeout,
+            timeout=self.settings.timeout,
+            cert=cert,
+            trust=trust,
         )
 
     def stream(
@@ -386,13 +402,13 @@ class AsyncMessagesClient(_AsyncShapedClient):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         retry: ChatRetry | None = None,
-        timeout: Timeout | None = None,
+        timeout: Timeout | float | None = None,
         **params: Any,
     ) -> AsyncMessagesStream:
         """Start a streaming message; ``max_tokens`` (which the API requires) is 4096
         unless given, and other Messages parameters (``thinking``, ``temperature``...)
         go in ``params``."""
-        url, body, headers, call = self.settings.prepare(
+        url, body, headers, wait, call = self.settings.prepare(
             model=model,
             messages=messages,
             max_tokens=max_tokens,
@@ -401,6 +417,7 @@ class AsyncMessagesClient(_AsyncShapedClient):
             extra_query=extra_query,
             extra_body=extra_body,
             retry=retry,
+            timeout=timeout,
             params={"tools": tools, **params},
         )
         return AsyncMessagesStream(
@@ -408,7 +425,7 @@ class AsyncMessagesClient(_AsyncShapedClient):
             url,
             body,
             headers,
-            timeout or self.settings.timeout,
+            wait,
             call,
             self._max_event_size,
             self._hooks,

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 from collections.abc import Generator, Iterator, Mapping
 from logging import INFO, getLogger
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
-from .._core.errors import SSEError
+from .._core.errors import SSEError, UsageError
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
+from .._http.arguments import ClientCert
 from .._http.exchange import Response
 from .._http.observe import Hooks, RetryScheduled, redacted_url
 from .._http.proxy import Proxy
@@ -214,7 +215,11 @@ class _ShapedClient:
         proxy: str | Proxy | None,
         trust_env: bool,
         timeout: Timeout,
+        cert: ClientCert | None,
+        trust: Literal["certifi", "system"],
     ) -> None:
+        if isinstance(max_event_size, bool) or not isinstance(max_event_size, int):
+            raise UsageError(f"max_event_size must be an int, got {max_event_size!r}")
         self._max_event_size = max_event_size
         self._hooks = hooks
         self._http = Client(
@@ -224,6 +229,8 @@ class _ShapedClient:
             hooks=hooks,
             proxy=proxy,
             trust_env=trust_env,
+            cert=cert,
+            trust=trust,
         )
 
     def close(self) -> None:
@@ -246,7 +253,7 @@ class ResponsesClient(_ShapedClient):
         base_url: str | None = None,
         api_key: str | None = None,
         headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
-        timeout: Timeout = CHAT_TIMEOUT,
+        timeout: Timeout | float = CHAT_TIMEOUT,
         retry: ChatRetry | None = None,
         ssl_context: SSLContext | None = None,
         verify: bool = True,
@@ -254,6 +261,8 @@ class ResponsesClient(_ShapedClient):
         hooks: Hooks | None = None,
         proxy: str | Proxy | None = None,
         trust_env: bool = True,
+        cert: ClientCert | None = None,
+        trust: Literal["certifi", "system"] = "certifi",
     ) -> None:
         self.settings = ResponsesSettings.create(
             base_url=base_url,
@@ -270,7 +279,9 @@ class ResponsesClient(_ShapedClient):
             hooks=hooks,
             proxy=proxy,
             trust_env=trust_env,
-            timeout=timeout,
+            timeout=self.settings.timeout,
+            cert=cert,
+            trust=trust,
         )
 
     def stream(
@@ -285,18 +296,19 @@ class ResponsesClient(_ShapedClient):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         retry: ChatRetry | None = None,
-        timeout: Timeout | None = None,
+        timeout: Timeout | float | None = None,
         **params: Any,
     ) -> ResponsesStream:
         """Start a streaming response; ``input`` is a string or a list of input items, and
         other Responses parameters (``reasoning``, ``temperature``...) go in ``params``."""
-        url, body, headers, call = self.settings.prepare(
+        url, body, headers, wait, call = self.settings.prepare(
             model=model,
             input=input,
             extra_headers=extra_headers,
             extra_query=extra_query,
             extra_body=extra_body,
             retry=retry,
+            timeout=timeout,
             params={
                 "instructions": instructions,
                 "max_output_tokens": max_output_tokens,
@@ -309,7 +321,7 @@ class ResponsesClient(_ShapedClient):
             url,
             body,
             headers,
-            timeout or self.settings.timeout,
+            wait,
             call,
             self._max_event_size,
             self._hooks,
@@ -338,7 +350,7 @@ class MessagesClient(_ShapedClient):
         base_url: str | None = None,
         api_key: str | None = None,
         headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
-        timeout: Timeout = CHAT_TIMEOUT,
+        timeout: Timeout | float = CHAT_TIMEOUT,
         retry: ChatRetry | None = None,
         ssl_context: SSLContext | None = None,
         verify: bool = True,
@@ -346,6 +358,8 @@ class MessagesClient(_ShapedClient):
         hooks: Hooks | None = None,
         proxy: str | Proxy | None = None,
         trust_env: bool = True,
+        cert: ClientCert | None = None,
+        trust: Literal["certifi", "system"] = "certifi",
     ) -> None:
         self.settings = MessagesSettings.create(
             base_url=base_url,
@@ -362,7 +376,9 @@ class MessagesClient(_ShapedClient):
             hooks=hooks,
             proxy=proxy,
             trust_env=trust_env,
-            timeout=timeout,
+            timeout=self.settings.timeout,
+            cert=cert,
+            trust=trust,
         )
 
     def stream(
@@ -377,13 +393,13 @@ class MessagesClient(_ShapedClient):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         retry: ChatRetry | None = None,
-        timeout: Timeout | None = None,
+        timeout: Timeout | float | None = None,
         **params: Any,
     ) -> MessagesStream:
         """Start a streaming message; ``max_tokens`` (which the API requires) is 4096
         unless given, and other Messages parameters (``thinking``, ``temperature``...)
         go in ``params``."""
-        url, body, headers, call = self.settings.prepare(
+        url, body, headers, wait, call = self.settings.prepare(
             model=model,
             messages=messages,
             max_tokens=max_tokens,
@@ -392,6 +408,7 @@ class MessagesClient(_ShapedClient):
             extra_query=extra_query,
             extra_body=extra_body,
             retry=retry,
+            timeout=timeout,
             params={"tools": tools, **params},
         )
         return MessagesStream(
@@ -399,7 +416,7 @@ class MessagesClient(_ShapedClient):
             url,
             body,
             headers,
-            timeout or self.settings.timeout,
+            wait,
             call,
             self._max_event_size,
             self._hooks,

@@ -426,7 +426,7 @@ def test_settings_send_the_key_and_version_and_hide_the_key() -> None:
         ("anthropic-version", "2023-06-01"),
     )
     assert "sk-ant-secret" not in repr(settings)
-    url, body, headers, call = settings.prepare(
+    url, body, headers, _, call = settings.prepare(
         model="m",
         messages=[{"role": "user", "content": "x"}],
         max_tokens=5,

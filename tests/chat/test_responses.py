@@ -14,6 +14,7 @@ from chunking import chunkings
 
 import sseio
 import sseio.chat
+import sseio.chat._streams_sync
 from sseio._core.events import make_event
 from sseio.chat._responses_call import ResponsesCall, ResponsesSettings, responses_request
 from sseio.chat._responses_types import (
@@ -459,7 +460,7 @@ def test_settings_resolve_key_and_url_and_hide_the_key() -> None:
     assert settings.base_url == "http://h/v1"
     assert ("Authorization", "Bearer sk-secret") in settings.headers
     assert "sk-secret" not in repr(settings)
-    url, _, headers, call = settings.prepare(
+    url, _, headers, _, call = settings.prepare(
         model="m",
         input="x",
         extra_headers={"X-B": "2"},
@@ -481,3 +482,30 @@ def test_settings_resolve_key_and_url_and_hide_the_key() -> None:
         environ={},
     )
     assert bare.headers == ()
+
+
+@pytest.mark.parametrize(
+    ("options", "name"),
+    [
+        ({"api_key": 3}, "api_key"),
+        ({"base_url": b"http://x"}, "base_url"),
+        ({"headers": "X-A: 1"}, "headers"),
+        ({"timeout": 0}, "timeout"),
+        ({"retry": 2}, "retry"),
+        ({"max_event_size": "1"}, "max_event_size"),
+    ],
+)
+def test_client_keywords_are_checked(options: dict[str, Any], name: str) -> None:
+    with pytest.raises(sseio.UsageError, match=name):
+        sseio.chat._streams_sync.ResponsesClient(**options)
+    with pytest.raises(sseio.UsageError, match=name):
+        sseio.chat._streams_sync.MessagesClient(**options)
+
+
+def test_timeouts_may_be_seconds() -> None:
+    with sseio.chat._streams_sync.ResponsesClient(base_url="http://x", timeout=5) as client:
+        assert client.settings.timeout == sseio.Timeout(connect=5, read=5, write=5)
+        stream = client.stream(model="m", input="x", timeout=2.5)
+        assert stream._timeout == sseio.Timeout(connect=2.5, read=2.5, write=2.5)
+        with pytest.raises(sseio.UsageError, match="extra_headers"):
+            client.stream(model="m", input="x", extra_headers="nope")  # type: ignore[arg-type]
