@@ -245,7 +245,7 @@ def test_chat_json_stats_count_the_tokens(
 ) -> None:
     from sseio.cli.main import main
 
-    server, api = mock
+    server, _api = mock
     argv = ["chat", "q", "--base-url", base_url(server), "--model", "sseio-mock-1", "--json"]
     assert main(argv) == 0
     out, err = capsys.readouterr()
