@@ -338,3 +338,42 @@ def test_a_stream_of_another_shape_is_named(
     assert isinstance(error, UnexpectedStream)
     assert seen in str(error)
     assert len(sse_server.requests_to(path)) == 1  # the same request would get the same
+
+
+# --------------------------------------------------------------------------- hooks and closing
+
+
+@pytest.mark.parametrize("api_name", ["responses", "messages"])
+def test_each_retry_is_told_to_the_hook(api_name: str) -> None:
+    scheduled: list[Any] = []
+    hooks = sseio.Hooks(retry_scheduled=scheduled.append)
+    outcome = Driver("sync", api_name)(hooks=hooks, **fault("500; times=2"))
+    assert outcome.error is None
+    assert [(s.attempt, s.reason) for s in scheduled] == [(1, "status 500"), (2, "status 500")]
+    assert all(s.url.endswith(outcome.path) for s in scheduled)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("api_name", ["responses", "messages"])
+def test_closing_from_another_task_ends_the_reading_quietly(backend: str, api_name: str) -> None:
+    kind = AsyncResponsesClient if api_name == "responses" else AsyncMessagesClient
+    seen: list[Any] = []
+
+    async def main() -> None:
+        with anyio.fail_after(LIMIT):
+            async with run_mock(MockConfig(keepalive=None, token_rate=50)) as (server, _):
+                base = server.url + "/v1" if api_name == "responses" else server.url
+                async with kind(base_url=base, api_key="k") as client:
+                    stream = client.stream(**_call_options(api_name, {}))
+
+                    async def read() -> None:
+                        async for event in stream:
+                            seen.append(event)
+
+                    async with anyio.create_task_group() as group:
+                        group.start_soon(read)
+                        await anyio.sleep(0.2)
+                        await stream.aclose()
+
+    anyio.run(main, backend=backend)
+    assert 3 < len(seen) < 100  # some events, then the reading ended without an error
