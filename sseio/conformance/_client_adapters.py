@@ -182,6 +182,64 @@ def sseio_async_adapter(
     return run_bounded(body, timeout, until)
 
 
+def sseio_httpx_adapter(
+    url: str, *, timeout: float, until: Callable[[], bool] | None = None
+) -> ClientResult:
+    """``sseio.httpx.connect_sse`` over an ``httpx.Client``, with sseio's default
+    reconnection policy, ``[DONE]`` kept as data."""
+    import httpx
+
+    from .._core.events import ServerSentEvent
+    from .._http.reconnect import Timeout
+    from ..httpx import connect_sse
+
+    def body(collector: Collector) -> None:
+        limits = Timeout(connect=timeout, read=timeout, write=timeout)
+        with (
+            httpx.Client() as client,
+            connect_sse(client, "GET", url, timeout=limits, done_sentinel=None) as source,
+        ):
+            collector.on_stop(source.close)
+            for event in source:
+                if isinstance(event, ServerSentEvent):
+                    collector.events.append((event.event, event.data, event.id))
+
+    return run_bounded(body, timeout, until)
+
+
+def sseio_httpx_async_adapter(
+    url: str, *, timeout: float, until: Callable[[], bool] | None = None
+) -> ClientResult:
+    """``sseio.httpx.aconnect_sse`` over an ``httpx.AsyncClient`` on trio, with sseio's
+    default reconnection policy."""
+    import anyio
+    import anyio.from_thread
+    import anyio.lowlevel
+    import httpx
+
+    from .._core.events import ServerSentEvent
+    from .._http.reconnect import Timeout
+    from ..httpx import aconnect_sse
+
+    def body(collector: Collector) -> None:
+        async def main() -> None:
+            token = anyio.lowlevel.current_token()
+            with anyio.CancelScope() as scope:
+                collector.on_stop(lambda: anyio.from_thread.run_sync(scope.cancel, token=token))
+                limits = Timeout(connect=timeout, read=timeout, write=timeout)
+                async with (
+                    httpx.AsyncClient() as client,
+                    aconnect_sse(client, "GET", url, timeout=limits, done_sentinel=None) as source,
+                ):
+                    async for event in source:
+                        if isinstance(event, ServerSentEvent):
+                            collector.events.append((event.event, event.data, event.id))
+
+        anyio.run(main, backend="trio")
+
+    return run_bounded(body, timeout, until)
+
+
 # --- peers ----------------------------------------------------------------------------------
 
 
@@ -351,6 +409,8 @@ def launchdarkly_retry_adapter(
 ADAPTER_LIBRARIES: dict[str, tuple[tuple[str, ...], Adapter]] = {
     "sseio": ((), sseio_adapter),
     "sseio-async": (("trio",), sseio_async_adapter),
+    "sseio-httpx": (("httpx",), sseio_httpx_adapter),
+    "sseio-httpx-async": (("httpx", "trio"), sseio_httpx_async_adapter),
     "httpx-sse": (("httpx", "httpx_sse"), httpx_sse_adapter),
     "sseclient-py": (("sseclient", "urllib3"), sseclient_adapter),
     "launchdarkly": (("ld_eventsource", "urllib3"), launchdarkly_adapter),
