@@ -432,3 +432,78 @@ def test_arguments_are_checked_at_the_call() -> None:
             sseio.httpx.connect_sse(client, "GET", "http://127.0.0.1:9/", hooks=print)  # type: ignore[arg-type]
         with pytest.raises(sseio.UsageError, match="invalid url"):
             sseio.httpx.connect_sse(client, "GET", "http://[::1/")
+
+
+def test_blocking_event_timeout_with_keepalives_only(blocking_env: Env) -> None:
+    server = blocking_env.server
+    server.script(stream(event("a"), keepalive=0.05, keepalive_for=3))
+    limits = sseio.Timeout(connect=2, read=2, write=2, event=0.4)
+    started = time.monotonic()
+    items: list[sseio.ServerSentEvent | sseio.Comment] = []
+    with (
+        httpx.Client() as client,
+        pytest.raises(sseio.EventTimeout),
+        sseio.httpx.connect_sse(
+            client, "GET", server.url(), timeout=limits, reconnect=sseio.NO_RECONNECT
+        ) as source,
+    ):
+        items.extend(source)
+    assert items == [sse("a")]
+    assert time.monotonic() - started < 1.5
+
+
+def test_blocking_restart_from_another_thread(blocking_env: Env) -> None:
+    server = blocking_env.server
+    server.script(stream(event("a", id="1"), hold=True), stream(event("b", id="2"), DONE))
+    items = []
+    started = time.monotonic()
+    with (
+        httpx.Client() as client,
+        sseio.httpx.connect_sse(
+            client, "GET", server.url(), timeout=QUICK, reconnect=SLOW
+        ) as source,
+    ):
+        for item in source:
+            items.append(item)
+            if item == sse("a", id="1"):
+                threading.Timer(0.1, source.restart).start()
+    assert items == [sse("a", id="1"), sse("b", id="2")]
+    assert (source.reconnects, source.done) == (1, True)
+    assert time.monotonic() - started < 3.0
+    assert server.requests[1].header("last-event-id") == "1"
+
+
+def _mock_transport_replies(request: httpx.Request) -> httpx.Response:
+    if request.url.path == "/missing":
+        return httpx.Response(404, json={"error": {"message": "no such feed"}})
+    leid = request.headers.get("last-event-id", "")
+    body = b"data: [DONE]\n\n" if leid else b"id: 5\ndata: first\n\n"
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+
+def test_the_callers_transport_is_used_without_a_socket() -> None:
+    transport = httpx.MockTransport(_mock_transport_replies)
+    with httpx.Client(transport=transport, base_url="http://feeds.test") as client:
+        with sseio.httpx.connect_sse(client, "GET", "/live", reconnect=FAST) as source:
+            assert list(source) == [sse("first", id="5")]
+        assert (source.done, source.reconnects) == (True, 1)
+        with (
+            pytest.raises(sseio.ResponseError) as caught,
+            sseio.httpx.connect_sse(client, "GET", "/missing"),
+        ):
+            pass
+        assert (caught.value.status_code, caught.value.message) == (404, "no such feed")
+
+
+@pytest.mark.anyio
+async def test_the_callers_async_transport_is_used_without_a_socket() -> None:
+    async def replies(request: httpx.Request) -> httpx.Response:
+        return _mock_transport_replies(request)
+
+    transport = httpx.MockTransport(replies)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://feeds.test") as client,
+        sseio.httpx.aconnect_sse(client, "GET", "/live", reconnect=FAST) as source,
+    ):
+        assert [item async for item in source] == [sse("first", id="5")]
+    assert (source.done, source.reconnects, source.last_event_id) == (True, 1, "5")
