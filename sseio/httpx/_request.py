@@ -107,7 +107,9 @@ def split_timeout(timeout: Any) -> tuple[Any, Timeout]:
 def event_timeout(budget: Timeout, now: float, last_event_at: float) -> EventTimeout | None:
     """The ``EventTimeout`` a read timeout at ``now`` stands for, if the time between
     events ran out (else the read timeout stands)."""
-    if budget.event is not None and now - last_event_at >= budget.event:
+    # A millisecond of slack: a timer set for the end of the budget may fire a
+    # rounding error before it, by this clock.
+    if budget.event is not None and now - last_event_at >= budget.event - 0.001:
         return EventTimeout(f"no event for {budget.event}s")
     return None
 

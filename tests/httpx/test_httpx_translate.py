@@ -116,8 +116,8 @@ def test_a_sseio_timeout_is_split_between_httpx_and_sseio() -> None:
 
 def test_a_read_timeout_is_an_event_timeout_once_the_event_budget_ran_out() -> None:
     budget = sseio.Timeout(None, None, None, 5)
-    assert event_timeout(budget, now=14.0, last_event_at=10.0) is None
-    late = event_timeout(budget, now=15.0, last_event_at=10.0)
+    assert event_timeout(budget, now=14.99, last_event_at=10.0) is None
+    late = event_timeout(budget, now=15.0 - 1e-9, last_event_at=10.0)
     assert isinstance(late, sseio.EventTimeout)
     assert str(late) == "no event for 5s"
     assert event_timeout(sseio.Timeout(None, None, None, None), 99.0, 0.0) is None
