@@ -26,7 +26,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -320,8 +320,11 @@ def _prompt(args: argparse.Namespace) -> str:
 
 
 @contextmanager
-def _chunks(args: argparse.Namespace, client: ChatClient, prompt: str) -> Iterator[Any]:
-    """The chat chunks the command asked for (one place to choose another API)."""
+def _chunks(
+    args: argparse.Namespace, client: ChatClient, prompt: str
+) -> Iterator[Iterable[ChatChunk]]:
+    """The chat chunks the command asked for: the one place that picks the API and
+    builds the request, so another API is one more branch here."""
     messages: list[dict[str, Any]] = []
     if args.system:
         messages.append({"role": "system", "content": args.system})
