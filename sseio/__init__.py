@@ -18,6 +18,8 @@ Every name here has this package as its home (``__module__``); the
 underscored subpackages behind it are private.
 """
 
+import logging as _logging
+
 from ._core.decoder import SSEDecoder, aiter_sse, iter_sse
 from ._core.encoder import encode_comment, encode_event
 from ._core.errors import (
@@ -58,6 +60,10 @@ from ._http.reconnect import NO_RECONNECT, Reconnect, Timeout
 from ._io.async_client import AsyncClient, AsyncEventSource, aconnect_sse
 from ._io.sync_client import Client, EventSource, connect_sse
 from ._version import __version__
+
+# A library's loggers stay silent until the application configures logging: without
+# this, Python's last-resort handler would print sseio's warnings on stderr.
+_logging.getLogger("sseio").addHandler(_logging.NullHandler())
 
 __all__ = (
     "DEFAULT_MAX_EVENT_SIZE",

@@ -138,7 +138,15 @@ def test_modules_of_the_public_packages_are_private() -> None:
 
 def test_the_layers_behind_the_public_packages_are_private() -> None:
     subpackages = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
-    assert subpackages == {*PRIVATE_LAYERS, "chat", "server", "testing", "conformance", "cli"}
+    assert subpackages == {
+        *PRIVATE_LAYERS,
+        "chat",
+        "server",
+        "testing",
+        "conformance",
+        "cli",
+        "httpx",
+    }
     assert all(name.startswith("_") for name in PRIVATE_LAYERS)
 
 
