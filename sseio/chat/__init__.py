@@ -95,6 +95,7 @@ from ._types import (
     ToolCallDelta,
     Usage,
     parse_chunk,
+    parse_completion,
 )
 
 __all__ = (
@@ -173,6 +174,7 @@ __all__ = (
     "UnprocessableEntityError",
     "Usage",
     "parse_chunk",
+    "parse_completion",
     "split_think",
 )
 

@@ -119,30 +119,37 @@ class ChatAccumulator:
             self.system_fingerprint = chunk.system_fingerprint
         if chunk.usage is not None:
             self.usage = chunk.usage
-        for index, delta, finish, _, _ in chunk.choices:
+        for choice in chunk.choices:
+            index = choice.index
             parts = self._choices.get(index)
             if parts is None:
                 parts = self._choices[index] = _ChoiceParts()
-            role, content, reasoning, tool_calls, refusal, _ = delta
+            delta = choice.delta
+            content = delta.content
             if content is not None:
                 if parts.content is None:
                     parts.content = [content]
                 else:
                     parts.content.append(content)
+            role = delta.role
             if role is not None:
                 parts.role = role
+            reasoning = delta.reasoning
             if reasoning is not None:
                 if parts.reasoning is None:
                     parts.reasoning = [reasoning]
                 else:
                     parts.reasoning.append(reasoning)
+            tool_calls = delta.tool_calls
             if tool_calls:
                 parts.add_tool_calls(tool_calls)
+            refusal = delta.refusal
             if refusal is not None:
                 if parts.refusal is None:
                     parts.refusal = [refusal]
                 else:
                     parts.refusal.append(refusal)
+            finish = choice.finish_reason
             if finish is not None:
                 parts.finish_reason = finish
 

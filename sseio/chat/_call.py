@@ -20,22 +20,37 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from .._core.errors import ResponseError, SSEError, UsageError
-from .._core.events import Comment, ServerSentEvent
+from .._core.errors import LimitExceeded, ResponseError, SSEError, UsageError
+from .._core.events import Comment, ServerSentEvent, make_event
+from .._core.fields import DEFAULT_MAX_EVENT_SIZE
 from .._http.client_state import merge_headers
+from .._http.exchange import ERROR_BODY_LIMIT
 from .._http.observe import reconnect_reason
 from .._http.reconnect import Timeout
 from ._accumulator import ChatAccumulator
+from ._arguments import check_call_options, check_client_options, check_messages, encode_body
 from ._errors import APIError, APIStatusError, InvalidChunk, StreamTruncated
+from ._foreign import CHAT_SHAPE, describe, hint, is_chat_chunk, kind_of, recognised
 from ._retry import ChatRetry, retryable, status_error, stream_error
+from ._shaped import UnexpectedStream
 from ._think import DEFAULT_TAGS, ThinkSplitter
-from ._types import ChatChunk, ChatCompletion, ChunkChoice, Delta, loads, parse_chunk
+from ._types import (
+    ChatChunk,
+    ChatCompletion,
+    ChunkChoice,
+    Delta,
+    loads,
+    parse_chunk,
+    parse_completion,
+)
+from ._values import build_choice, build_chunk, build_delta
 
 __all__ = [
     "CHAT_TIMEOUT",
     "DEFAULT_BASE_URL",
     "ChatCall",
     "ChatSettings",
+    "PreparedCall",
     "chat_request",
     "resolve_api_key",
     "resolve_base_url",
@@ -82,11 +97,14 @@ def chat_request(
     """
     if not isinstance(model, str) or not model:
         raise UsageError(f"model must be a non-empty string, got {model!r}")
-    message_list = list(messages)
-    if not message_list:
-        raise UsageError("messages must not be empty")
-    if params.get("stream") is False:
-        raise UsageError("a chat stream always streams: stream=False is not allowed here")
+    message_list = check_messages(messages)
+    asked = params.get("stream")
+    if asked is not None and asked is not stream:
+        raise UsageError(
+            "a chat stream always streams: stream=False is not allowed here (use create())"
+            if stream
+            else "create() returns the whole answer: stream=True is not allowed (use stream())"
+        )
     body: dict[str, Any] = {"model": model, "messages": message_list}
     for name, value in params.items():
         if value is not None and name != "stream":
@@ -119,6 +137,7 @@ class ChatCall:
         split_think: bool = True,
         think_tags: Iterable[tuple[str, str]] = DEFAULT_TAGS,
         rng: random.Random | None = None,
+        streaming: bool = True,
     ) -> None:
         self.retry = retry
         self._tags = tuple(think_tags) if split_think else ()
@@ -129,12 +148,15 @@ class ChatCall:
         self._first_failure: float | None = None
         self.shown = False
         self.done = False
+        self.streaming = streaming
+        self.completion: ChatCompletion | None = None
         self._new_attempt()
 
     def _new_attempt(self) -> None:
         self.accumulator = ChatAccumulator()
         self._splitters: dict[int, ThinkSplitter] = {}
         self._last: ChatChunk | None = None
+        self._foreign: tuple[str, Any] | None = None  # the first item that was not a chunk
 
     # ---- chunks
 
@@ -150,6 +172,9 @@ class ChatCall:
         except ValueError:
             if kind == "error":
                 raise self._with_partial(APIError(data, payload=data, retryable=False)) from None
+            if kind != "message":
+                self._unexpected(kind, data)  # an event type this layer does not know
+                return None
             raise self._with_partial(
                 InvalidChunk(f"chat chunk is not JSON: {data[:60]!r}", payload=data)
             ) from None
@@ -157,8 +182,9 @@ class ChatCall:
             error = stream_error(event, payload)
             if error is not None:
                 raise self._with_partial(error)
-            if kind != "message":
-                return None  # an event type this layer does not know: not a chunk
+            if kind != "message" or (not self.accumulator.chunks and not is_chat_chunk(payload)):
+                self._unexpected(kind, payload)  # not a chunk
+                return None
         try:
             chunk = parse_chunk(payload)
         except InvalidChunk as exc:
@@ -171,20 +197,44 @@ class ChatCall:
             self.shown = _shows_text(chunk)
         return chunk
 
+    def _unexpected(self, kind: str, payload: Any) -> None:
+        """Something other than a chunk arrived: skipped, but before the first chunk it
+        is remembered for ``on_end``, and one plainly of another API raises at once."""
+        if self.accumulator.chunks:
+            return
+        if self._foreign is None:
+            self._foreign = (kind, payload)
+        if recognised(kind, payload):
+            raise self._not_chat(kind, payload)
+
+    def _not_chat(self, kind: str, payload: Any) -> UnexpectedStream:
+        seen = describe(kind, payload)
+        advice = hint(kind, payload)
+        error = UnexpectedStream(
+            f"expected {CHAT_SHAPE}, got {seen}" + (f"; {advice}" if advice else ""),
+            expected=CHAT_SHAPE,
+            seen=seen,
+            event=kind,
+            kind=kind_of(payload),
+            payload=payload,
+        )
+        error.partial = self.accumulator.result()
+        return error
+
     def _split(self, chunk: ChatChunk) -> ChatChunk:
         """Move inline reasoning blocks of each choice's content into its reasoning."""
         choices = chunk.choices
         if len(choices) == 1:  # the usual shape: skip the copies when nothing changes
             choice = choices[0]
             split = self._split_choice(choice)
-            return chunk if split is choice else chunk._replace(choices=(split,))
+            return chunk if split is choice else _with_choices(chunk, (split,))
         split_choices = tuple(self._split_choice(choice) for choice in choices)
         if all(new is old for new, old in zip(split_choices, choices, strict=True)):
             return chunk
-        return chunk._replace(choices=split_choices)
+        return _with_choices(chunk, split_choices)
 
     def _split_choice(self, choice: ChunkChoice) -> ChunkChoice:
-        index, delta, finish, _, _ = choice
+        index, delta, finish = choice.index, choice.delta, choice.finish_reason
         content = delta.content
         splitter = self._splitters.get(index)
         if splitter is None:
@@ -199,11 +249,15 @@ class ChatCall:
         if not thought and text == (content or ""):
             return choice
         reasoning = thought if delta.reasoning is None else delta.reasoning + thought
-        new_delta = delta._replace(
-            content=text if content is not None or text else content,
-            reasoning=reasoning if reasoning or delta.reasoning is not None else None,
+        new_delta = build_delta(
+            delta.role,
+            text if content is not None or text else content,
+            reasoning if reasoning or delta.reasoning is not None else None,
+            delta.tool_calls,
+            delta.refusal,
+            delta.raw,
         )
-        return choice._replace(delta=new_delta)
+        return build_choice(index, new_delta, finish, choice.logprobs, choice.raw)
 
     def on_done(self) -> ChatChunk | None:
         """``[DONE]`` arrived: release text a splitter still holds, as one last chunk."""
@@ -233,6 +287,8 @@ class ChatCall:
         if self.done or self.accumulator.finished:
             return
         chunks = self.accumulator.chunks
+        if not chunks and self._foreign is not None:
+            raise self._not_chat(*self._foreign)
         raise self._with_partial(
             StreamTruncated(
                 f"the stream ended after {chunks} chunk{'s' if chunks != 1 else ''} "
@@ -241,7 +297,47 @@ class ChatCall:
         )
 
     def final(self) -> ChatCompletion:
+        """The whole answer: the one sent whole (``on_answer``), else what was accumulated."""
+        if self.completion is not None:
+            return self.completion
         return self.accumulator.result()
+
+    # ---- a whole answer (create())
+
+    def on_answer(self, error: SSEError) -> bool:
+        """Whether ``error`` (the transport's refusal of a 200 that is not an event
+        stream) is the whole answer to a non-streaming request: a JSON
+        ``chat.completion``, then kept for ``final()``.  A 200 JSON error object
+        raises its ``APIError``, another JSON object ``UnexpectedStream``, and an
+        answer too long for the transport to have read whole ``LimitExceeded``."""
+        if (
+            self.streaming
+            or not isinstance(error, ResponseError)
+            or error.status_code != 200
+            or not _is_json(error.content_type)
+        ):
+            return False
+        payload = error.json
+        if payload is None:
+            if len(error.body) >= ERROR_BODY_LIMIT:
+                raise LimitExceeded("max_answer_size", ERROR_BODY_LIMIT, len(error.body) + 1)
+            return False  # not JSON after all: raised as the ResponseError it is
+        if type(payload) is dict and "choices" not in payload:
+            if "error" in payload or payload.get("type") == "error":
+                api_error = stream_error(make_event("message", "", "", None), payload)
+                if api_error is not None:
+                    raise api_error
+            if payload.get("object") != "chat.completion":
+                seen = describe("message", payload)
+                raise UnexpectedStream(
+                    f"expected {COMPLETION_SHAPE}, got {seen}",
+                    expected=COMPLETION_SHAPE,
+                    seen=seen,
+                    kind=kind_of(payload),
+                    payload=payload,
+                )
+        self.completion = parse_completion(payload, think_tags=self._tags)
+        return True
 
     def _with_partial(self, error: SSEError) -> SSEError:
         if isinstance(error, (APIError, StreamTruncated, InvalidChunk)):
@@ -295,6 +391,27 @@ class ChatCall:
         return self._with_partial(error)
 
 
+COMPLETION_SHAPE = "a chat.completion object"
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.partition(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def _with_choices(chunk: ChatChunk, choices: tuple[ChunkChoice, ...]) -> ChatChunk:
+    return build_chunk(
+        chunk.id,
+        chunk.model,
+        chunk.created,
+        choices,
+        chunk.usage,
+        chunk.object,
+        chunk.system_fingerprint,
+        chunk.raw,
+    )
+
+
 def _shows_text(chunk: ChatChunk) -> bool:
     for choice in chunk.choices:
         delta = choice.delta
@@ -311,7 +428,7 @@ CHAT_TIMEOUT = Timeout(connect=10.0, read=120.0, write=30.0, event=None)
 
 @dataclass(frozen=True)
 class ChatSettings:
-    """A chat client's settings; ``prepare`` turns one ``stream()`` call into a request."""
+    """A chat client's settings, checked; ``prepare`` turns one call into a request."""
 
     base_url: str
     headers: tuple[tuple[str, str], ...]
@@ -319,6 +436,7 @@ class ChatSettings:
     retry: ChatRetry
     split_think: bool
     think_tags: tuple[tuple[str, str], ...]
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE
 
     @classmethod
     def create(
@@ -327,24 +445,35 @@ class ChatSettings:
         base_url: str | None,
         api_key: str | None,
         headers: Mapping[str, str] | list[tuple[str, str]] | None,
-        timeout: Timeout,
+        timeout: Timeout | float,
         retry: ChatRetry | None,
         split_think: bool,
         think_tags: Iterable[tuple[str, str]],
         environ: Mapping[str, str],
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     ) -> ChatSettings:
+        pairs, checked_timeout, tags = check_client_options(
+            base_url=base_url,
+            api_key=api_key,
+            headers=headers,
+            timeout=timeout,
+            retry=retry,
+            split_think=split_think,
+            think_tags=think_tags,
+            max_event_size=max_event_size,
+        )
         key = resolve_api_key(api_key, environ)
         auth = [("Authorization", f"Bearer {key}")] if key else []
-        tags = tuple((str(open_tag), str(close_tag)) for open_tag, close_tag in think_tags)
         if split_think:
             ThinkSplitter(tags)  # refuses bad tags now rather than at the first chunk
         return cls(
             resolve_base_url(base_url, environ),
-            tuple(merge_headers(auth, headers)),
-            timeout,
+            tuple(merge_headers(auth, pairs)),
+            checked_timeout,
             retry if retry is not None else ChatRetry(),
             split_think,
             tags,
+            max_event_size,
         )
 
     def prepare(
@@ -358,12 +487,28 @@ class ChatSettings:
         extra_body: Mapping[str, Any] | None,
         split_think: bool | None,
         retry: ChatRetry | None,
+        timeout: Timeout | float | None = None,
         params: Mapping[str, Any],
-    ) -> tuple[str, dict[str, Any], list[tuple[str, str]], ChatCall]:
+        stream: bool = True,
+    ) -> PreparedCall:
+        """One call's request, checked: a wrong argument raises ``UsageError`` here."""
+        call_timeout = check_call_options(
+            temperature=params.get("temperature"),
+            max_tokens=params.get("max_tokens"),
+            hide_think=hide_think,
+            tools=params.get("tools"),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            split_think=split_think,
+            retry=retry,
+            timeout=timeout,
+        )
         url, body = chat_request(
             self.base_url,
             model=model,
             messages=messages,
+            stream=stream,
             hide_think=hide_think,
             extra_query=extra_query,
             extra_body=extra_body,
@@ -373,8 +518,30 @@ class ChatSettings:
             retry if retry is not None else self.retry,
             split_think=self.split_think if split_think is None else split_think,
             think_tags=self.think_tags,
+            streaming=stream,
         )
-        return url, body, merge_headers(self.headers, extra_headers), call
+        headers = merge_headers(self.headers, extra_headers)
+        names = {name.lower() for name, _ in headers}
+        if "content-type" not in names:
+            headers.append(("Content-Type", "application/json"))
+        if not stream and "accept" not in names:
+            headers.append(("Accept", "application/json"))
+        return PreparedCall(
+            url, body, encode_body(body), headers, call_timeout or self.timeout, call
+        )
+
+
+@dataclass(frozen=True)
+class PreparedCall:
+    """One call, ready to send: where, the body (as given and as bytes), headers, timeout,
+    and the ``ChatCall`` that decides everything about it."""
+
+    url: str
+    body: dict[str, Any]
+    content: bytes
+    headers: list[tuple[str, str]]
+    timeout: Timeout
+    call: ChatCall
 
 
 def retry_reason(error: SSEError) -> str:

@@ -1,6 +1,7 @@
 """The chat layer's errors: branches of sseio's one error tree (``SSEError``).
 
-- ``InvalidChunk`` (a ``ProtocolError``): a ``data`` payload that is not a chat chunk;
+- ``InvalidChunk`` (a ``ProtocolError``): a ``data`` payload that is not a chat chunk
+  (``UnexpectedStream``, one of its kind, says the stream is another API's shape);
 - ``StreamTruncated``: a chat stream ended early (no ``[DONE]``, no
   ``finish_reason``, or the connection broke after text was shown);
 - ``APIError``: the API reported an error, inside the stream or as an HTTP

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 from collections.abc import Generator, Iterator, Iterable, Mapping
 from logging import INFO, getLogger
-from typing import Any
+from typing import Any, Literal
 
 from .._core.errors import SSEError
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
+from .._http.arguments import ClientCert
 from .._http.exchange import Response
 from .._http.observe import Hooks, RetryScheduled, redacted_url
 from .._http.proxy import Proxy
@@ -21,7 +22,8 @@ from .._http.reconnect import NO_RECONNECT, Timeout
 from .._io import socket_backend as backend
 from .._io.sync_client import Client, EventSource
 from .._io.tls import SSLContext
-from ._call import CHAT_TIMEOUT, ChatCall, ChatSettings, retry_reason
+from ._awaiting import must_await
+from ._call import CHAT_TIMEOUT, ChatSettings, PreparedCall, retry_reason
 from ._retry import ChatRetry
 from ._think import DEFAULT_TAGS
 from ._types import ChatChunk, ChatCompletion
@@ -44,25 +46,22 @@ class ChatStream:
     def __init__(
         self,
         http: Client,
-        url: str,
-        body: dict[str, Any],
-        headers: list[tuple[str, str]],
-        timeout: Timeout,
-        call: ChatCall,
+        prepared: PreparedCall,
         max_event_size: int,
         hooks: Hooks | None = None,
     ) -> None:
         self._http = http
         self._hooks = hooks
-        self._shown_url = redacted_url(url)
-        self._url = url
-        self.body = body
-        self._headers = headers
-        self._timeout = timeout
-        self._call = call
+        self._shown_url = redacted_url(prepared.url)
+        self._url = prepared.url
+        self.body = prepared.body
+        self._content = prepared.content
+        self._headers = prepared.headers
+        self._timeout = prepared.timeout
+        self._call = prepared.call
         self._max_event_size = max_event_size
         self._chunks = self._iterate()
-        self._source: EventSource | None = None  # the event source open now, if any
+        self._source: EventSource[Any] | None = None  # the event source open now, if any
         self._closed = False
         self.response: Response | None = None
 
@@ -102,6 +101,7 @@ class ChatStream:
                 if choice.index == 0 and choice.delta.content:
                     yield choice.delta.content
 
+    @must_await
     def final(self) -> ChatCompletion:
         """Read whatever is left, then return the whole result."""
         for _ in self._chunks:
@@ -120,7 +120,7 @@ class ChatStream:
                     "POST",
                     self._url,
                     headers=self._headers,
-                    json=self.body,
+                    content=self._content,
                     timeout=self._timeout,
                     reconnect=NO_RECONNECT,
                     max_event_size=self._max_event_size,
@@ -140,6 +140,8 @@ class ChatStream:
                     call.on_end()
                 return
             except SSEError as exc:
+                if call.on_answer(exc):
+                    return  # the whole answer, where one was asked for (create())
                 error = call.classify(exc, backend.wall_clock())
                 delay = call.decide(error, now=backend.now(), wall_clock=backend.wall_clock())
                 if delay is None:
@@ -178,9 +180,11 @@ class ChatClient:
 
     ``base_url`` defaults to ``SSEIO_BASE_URL``, then ``OPENAI_BASE_URL``, then
     OpenAI's; ``api_key`` to ``SSEIO_API_KEY``, then ``OPENAI_API_KEY`` (no
-    ``Authorization`` header without one).  ``retry`` is the ``ChatRetry``
-    policy; ``split_think`` moves inline ``<think>``/``<ser>`` blocks into
-    ``delta.reasoning``.
+    ``Authorization`` header without one).  ``timeout`` is a ``Timeout`` or a
+    number of seconds; ``retry`` the ``ChatRetry`` policy; ``split_think``
+    moves inline ``<think>``/``<ser>`` blocks into the reasoning.  Every
+    keyword is checked here (``UsageError`` naming it); ``stream()`` and
+    ``create()`` check theirs when called.
     """
 
     def __init__(
@@ -189,7 +193,7 @@ class ChatClient:
         base_url: str | None = None,
         api_key: str | None = None,
         headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
-        timeout: Timeout = CHAT_TIMEOUT,
+        timeout: Timeout | float = CHAT_TIMEOUT,
         retry: ChatRetry | None = None,
         split_think: bool = True,
         think_tags: Iterable[tuple[str, str]] = DEFAULT_TAGS,
@@ -199,6 +203,8 @@ class ChatClient:
         hooks: Hooks | None = None,
         proxy: str | Proxy | None = None,
         trust_env: bool = True,
+        cert: ClientCert | None = None,
+        trust: Literal["certifi", "system"] = "certifi",
     ) -> None:
         self.settings = ChatSettings.create(
             base_url=base_url,
@@ -209,16 +215,18 @@ class ChatClient:
             split_think=split_think,
             think_tags=think_tags,
             environ=os.environ,
+            max_event_size=max_event_size,
         )
-        self._max_event_size = max_event_size
         self._hooks = hooks
         self._http = Client(
-            timeout=timeout,
+            timeout=self.settings.timeout,
             ssl_context=ssl_context,
             verify=verify,
             hooks=hooks,
             proxy=proxy,
             trust_env=trust_env,
+            cert=cert,
+            trust=trust,
         )
 
     def stream(
@@ -235,11 +243,11 @@ class ChatClient:
         extra_body: Mapping[str, Any] | None = None,
         split_think: bool | None = None,
         retry: ChatRetry | None = None,
-        timeout: Timeout | None = None,
+        timeout: Timeout | float | None = None,
         **params: Any,
     ) -> ChatStream:
         """Start a streaming chat completion; other OpenAI parameters go in ``params``."""
-        url, body, headers, call = self.settings.prepare(
+        prepared = self.settings.prepare(
             model=model,
             messages=messages,
             hide_think=hide_think,
@@ -248,18 +256,49 @@ class ChatClient:
             extra_body=extra_body,
             split_think=split_think,
             retry=retry,
+            timeout=timeout,
             params={"temperature": temperature, "max_tokens": max_tokens, "tools": tools, **params},
         )
-        return ChatStream(
-            self._http,
-            url,
-            body,
-            headers,
-            timeout or self.settings.timeout,
-            call,
-            self._max_event_size,
-            self._hooks,
+        return ChatStream(self._http, prepared, self.settings.max_event_size, self._hooks)
+
+    @must_await
+    def create(
+        self,
+        *,
+        model: str,
+        messages: Iterable[Mapping[str, Any]],
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        hide_think: bool | None = None,
+        tools: list[Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        split_think: bool | None = None,
+        retry: ChatRetry | None = None,
+        timeout: Timeout | float | None = None,
+        **params: Any,
+    ) -> ChatCompletion:
+        """A whole chat completion, not streamed (``"stream": false``): the same
+        ``ChatCompletion`` a stream's ``final()`` returns, the same errors, and the
+        same retries (nothing is shown before the answer, so every transient
+        failure may be retried).  An answer that is streamed anyway is read whole."""
+        prepared = self.settings.prepare(
+            model=model,
+            messages=messages,
+            hide_think=hide_think,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            split_think=split_think,
+            retry=retry,
+            timeout=timeout,
+            params={"temperature": temperature, "max_tokens": max_tokens, "tools": tools, **params},
+            stream=False,
         )
+        stream = ChatStream(self._http, prepared, self.settings.max_event_size, self._hooks)
+        with stream:
+            return stream.final()
 
     def close(self) -> None:
         """Close every pooled connection."""

@@ -1,34 +1,51 @@
-"""Typed, immutable values for OpenAI-compatible chat streams, and the chunk parser.
+"""Chat payloads to typed values: ``parse_chunk`` and ``parse_completion``.
 
 ``parse_chunk`` turns one decoded ``chat.completion.chunk`` object into a
-``ChatChunk`` (choices, deltas, tool-call fragments, usage); ``ChatCompletion``
-and its parts are the accumulated result of a whole stream.  The shapes and
-field names follow the OpenAI ones, so ``chunk.choices[0].delta.content``
-reads as it does with the ``openai`` SDK; ``delta.reasoning`` holds reasoning
-text, whether it came in ``reasoning_content``, in ``reasoning`` or inline in
-``<think>`` blocks.
+``ChatChunk`` (choices, deltas, tool-call fragments, usage);
+``parse_completion`` one whole ``chat.completion`` object (the answer to a
+non-streaming request) into a ``ChatCompletion``, the type a stream's
+``final()`` returns, with reasoning split out of inline ``<think>`` blocks when
+given the tags.  The values themselves, and what they guarantee, are in
+``sseio.chat._values``; this module re-exports them, and ``loads``.
 
-Guarantees: values are immutable (named tuples, built in one C call each, which
-keeps the typed pipeline cheap; a field named ``index`` hides the tuple method
-of that name, as OpenAI's field names require); nothing the server sent is dropped: every
-value keeps the JSON object it came from in ``raw``, and ``extra`` lists the
-fields sseio does not model.  A payload of the wrong shape (choices not a
-list, content not a string...) raises ``InvalidChunk`` with the payload
-attached, never an ``AttributeError`` or ``KeyError``.
+Guarantees: nothing the server sent is dropped (every value keeps its JSON
+object in ``raw``); a payload of the wrong shape (choices not a list, content
+not a string...) raises ``InvalidChunk`` with the payload attached, never an
+``AttributeError`` or ``KeyError``.  ``parse_chunk`` is the hot path of every
+stream: the common token chunk takes one dictionary look-up per field and
+three value builds.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
-from collections.abc import Callable, Mapping
-from json.scanner import make_scanner
-from types import MappingProxyType
-from typing import Any, NamedTuple
+from collections.abc import Iterable
+from typing import Any
 
 from ._errors import InvalidChunk
+from ._json import loads
+from ._think import split_think
+from ._values import (
+    EMPTY,
+    TWINS,
+    ChatChoice,
+    ChatChunk,
+    ChatCompletion,
+    ChatMessage,
+    ChunkChoice,
+    Delta,
+    FunctionCall,
+    FunctionDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    build_delta,
+    build_function_delta,
+    build_tool_call_delta,
+    build_usage,
+)
 
 __all__ = [
+    "EMPTY",
     "ChatChoice",
     "ChatChunk",
     "ChatCompletion",
@@ -42,216 +59,15 @@ __all__ = [
     "Usage",
     "loads",
     "parse_chunk",
+    "parse_completion",
 ]
 
-EMPTY: Mapping[str, Any] = MappingProxyType({})
-_new = tuple.__new__
 
-
-def _extra(raw: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:
-    return {key: value for key, value in raw.items() if key not in known}
-
-
-def _standard_loads() -> Callable[[str], Any]:
-    """``json.loads`` without its Python-level wrapping for the usual payload.
-
-    The standard library's own scanner (the C one when available) reads a text
-    that is exactly one JSON value, as chunk payloads are; anything else
-    (whitespace around it, trailing data, invalid JSON) goes to ``json.loads``
-    itself, so the results and the errors are those of ``json.loads``.
-    """
-    scanner_for: Any = make_scanner  # typeshed types it as a class of its own
-    scan: Callable[[str, int], tuple[Any, int]] = scanner_for(json.JSONDecoder())
-    slow = json.loads
-
-    def loads(text: str) -> Any:
-        try:
-            value, end = scan(text, 0)
-        except StopIteration:
-            return slow(text)
-        if end != len(text):
-            return slow(text)
-        return value
-
-    return loads
-
-
-def _load_with_fallback() -> Callable[[str], Any]:
-    """The standard library's parser, or a faster library's when installed, with identical results.
-
-    A faster parser is used only where it agrees with the standard library; on
-    anything it refuses (integers over 64 bits, lone surrogates, NaN...) the
-    standard library decides, so the result and the errors are the same.
-    """
-    standard = _standard_loads()
-    try:
-        orjson = importlib.import_module("orjson")
-    except ImportError:
-        return standard
-    fast = orjson.loads
-    refused = orjson.JSONDecodeError
-
-    def loads(text: str) -> Any:
-        try:
-            return fast(text)
-        except refused:
-            return standard(text)
-
-    return loads
-
-
-loads = _load_with_fallback()
-
-
-class FunctionDelta(NamedTuple):
-    """A piece of a function call: the name (first piece), then argument fragments."""
-
-    name: str | None = None
-    arguments: str | None = None
-
-
-class ToolCallDelta(NamedTuple):
-    """A fragment of one tool call, keyed by ``index`` (``None`` when the server left it out)."""
-
-    index: int | None = None  # type: ignore[assignment]  # shadows tuple.index, on purpose
-    id: str | None = None
-    type: str | None = None
-    function: FunctionDelta | None = None
-    raw: Mapping[str, Any] = EMPTY
-
-    @property
-    def extra(self) -> dict[str, Any]:
-        return _extra(self.raw, _TOOL_CALL_FIELDS)
-
-
-class Delta(NamedTuple):
-    """What one chunk adds to a choice's message."""
-
-    role: str | None = None
-    content: str | None = None
-    reasoning: str | None = None
-    tool_calls: tuple[ToolCallDelta, ...] | None = None
-    refusal: str | None = None
-    raw: Mapping[str, Any] = EMPTY
-
-    @property
-    def extra(self) -> dict[str, Any]:
-        return _extra(self.raw, _DELTA_FIELDS)
-
-
-class ChunkChoice(NamedTuple):
-    """One choice in a chunk: its ``index``, the ``delta``, and ``finish_reason`` once it ends."""
-
-    index: int  # type: ignore[assignment]  # shadows tuple.index, on purpose
-    delta: Delta
-    finish_reason: str | None = None
-    logprobs: Any = None
-    raw: Mapping[str, Any] = EMPTY
-
-    @property
-    def extra(self) -> dict[str, Any]:
-        return _extra(self.raw, _CHOICE_FIELDS)
-
-
-class Usage(NamedTuple):
-    """Token counts; the server's detail fields stay in ``raw``."""
-
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    total_tokens: int | None = None
-    raw: Mapping[str, Any] = EMPTY
-
-    @property
-    def extra(self) -> dict[str, Any]:
-        return _extra(self.raw, _USAGE_FIELDS)
-
-
-class ChatChunk(NamedTuple):
-    """One ``chat.completion.chunk``."""
-
-    id: str | None
-    model: str | None
-    created: int | None
-    choices: tuple[ChunkChoice, ...]
-    usage: Usage | None = None
-    object: str | None = "chat.completion.chunk"
-    system_fingerprint: str | None = None
-    raw: Mapping[str, Any] = EMPTY
-
-    @property
-    def extra(self) -> dict[str, Any]:
-        return _extra(self.raw, _CHUNK_FIELDS)
-
-
-class FunctionCall(NamedTuple):
-    name: str
-    arguments: str
-
-    def parsed_arguments(self) -> Any:
-        """The arguments decoded from JSON (``ValueError`` if they are not JSON)."""
-        return json.loads(self.arguments)
-
-
-class ToolCall(NamedTuple):
-    """A whole tool call, assembled from its fragments."""
-
-    id: str
-    type: str
-    function: FunctionCall
-    index: int = 0  # type: ignore[assignment]  # shadows tuple.index, on purpose
-
-
-class ChatMessage(NamedTuple):
-    """A choice's whole message: the answer, the reasoning split out of it, tool calls."""
-
-    role: str | None
-    content: str | None
-    reasoning: str | None = None
-    tool_calls: tuple[ToolCall, ...] = ()
-    refusal: str | None = None
-
-
-class ChatChoice(NamedTuple):
-    index: int  # type: ignore[assignment]  # shadows tuple.index, on purpose
-    message: ChatMessage
-    finish_reason: str | None
-
-
-class ChatCompletion(NamedTuple):
-    """A stream's accumulated result (``stream.final()``)."""
-
-    id: str | None
-    model: str | None
-    created: int | None
-    choices: tuple[ChatChoice, ...]
-    usage: Usage | None = None
-    system_fingerprint: str | None = None
-    chunks: int = 0  # how many chunks went into it
-
-    @property
-    def content(self) -> str:
-        """The first choice's answer text (``""`` if none)."""
-        return (self.choices[0].message.content or "") if self.choices else ""
-
-    @property
-    def reasoning(self) -> str:
-        """The first choice's reasoning text (``""`` if none)."""
-        return (self.choices[0].message.reasoning or "") if self.choices else ""
-
-    @property
-    def finish_reason(self) -> str | None:
-        return self.choices[0].finish_reason if self.choices else None
-
-
-_TOOL_CALL_FIELDS = frozenset(("index", "id", "type", "function"))
-_DELTA_FIELDS = frozenset(
-    ("role", "content", "reasoning", "reasoning_content", "tool_calls", "refusal")
-)
-_CHOICE_FIELDS = frozenset(("index", "delta", "finish_reason", "logprobs"))
-_USAGE_FIELDS = frozenset(("prompt_tokens", "completion_tokens", "total_tokens"))
-_CHUNK_FIELDS = frozenset(
-    ("id", "object", "created", "model", "choices", "usage", "system_fingerprint")
-)
+# The hot path builds values inline, as the builders of sseio.chat._values do.
+_new = object.__new__
+_DeltaTwin = TWINS[Delta]
+_ChunkChoiceTwin = TWINS[ChunkChoice]
+_ChatChunkTwin = TWINS[ChatChunk]
 
 
 def _bad(what: str, value: Any, payload: Any) -> InvalidChunk:
@@ -286,14 +102,11 @@ def parse_usage(raw: Any, payload: Any) -> Usage | None:
         return None
     if type(raw) is not dict:
         raise _bad("usage must be an object", raw, payload)
-    return _new(
-        Usage,
-        (
-            _count(raw.get("prompt_tokens"), "usage.prompt_tokens", payload),
-            _count(raw.get("completion_tokens"), "usage.completion_tokens", payload),
-            _count(raw.get("total_tokens"), "usage.total_tokens", payload),
-            raw,
-        ),
+    return build_usage(
+        _count(raw.get("prompt_tokens"), "usage.prompt_tokens", payload),
+        _count(raw.get("completion_tokens"), "usage.completion_tokens", payload),
+        _count(raw.get("total_tokens"), "usage.total_tokens", payload),
+        raw,
     )
 
 
@@ -308,23 +121,17 @@ def _tool_calls(raw: Any, payload: Any) -> tuple[ToolCallDelta, ...]:
         if function is not None:
             if type(function) is not dict:
                 raise _bad("tool call function must be an object", function, payload)
-            function = _new(
-                FunctionDelta,
-                (
-                    _text(function.get("name"), "function name", payload),
-                    _text(function.get("arguments"), "function arguments", payload),
-                ),
+            function = build_function_delta(
+                _text(function.get("name"), "function name", payload),
+                _text(function.get("arguments"), "function arguments", payload),
             )
         calls.append(
-            _new(
-                ToolCallDelta,
-                (
-                    _count(item.get("index"), "tool call index", payload),
-                    _text(item.get("id"), "tool call id", payload),
-                    _text(item.get("type"), "tool call type", payload),
-                    function,
-                    item,
-                ),
+            build_tool_call_delta(
+                _count(item.get("index"), "tool call index", payload),
+                _text(item.get("id"), "tool call id", payload),
+                _text(item.get("type"), "tool call type", payload),
+                function,
+                item,
             )
         )
     return tuple(calls)
@@ -340,16 +147,13 @@ def parse_delta(raw: Any, payload: Any) -> Delta:
     if reasoning is None:
         reasoning = raw.get("reasoning")
     tool_calls = raw.get("tool_calls")
-    return _new(
-        Delta,
-        (
-            _text(raw.get("role"), "delta.role", payload),
-            _text(content, "delta.content", payload),
-            _text(reasoning, "delta.reasoning", payload),
-            None if tool_calls is None else _tool_calls(tool_calls, payload),
-            _text(raw.get("refusal"), "delta.refusal", payload),
-            raw,
-        ),
+    return build_delta(
+        _text(raw.get("role"), "delta.role", payload),
+        _text(content, "delta.content", payload),
+        _text(reasoning, "delta.reasoning", payload),
+        None if tool_calls is None else _tool_calls(tool_calls, payload),
+        _text(raw.get("refusal"), "delta.refusal", payload),
+        raw,
     )
 
 
@@ -366,11 +170,26 @@ def _choice(choice: Any, position: int, payload: Any) -> ChunkChoice:
     if finish is not None and type(finish) is not str:
         raise _bad("finish_reason must be a string or null", finish, payload)
     delta = choice.get("delta")
+    parsed: Any
     if type(delta) is dict and len(delta) == 1 and type(content := delta.get("content")) is str:
-        parsed = _new(Delta, (None, content, None, None, None, delta))  # the common token chunk
+        parsed = _new(_DeltaTwin)  # the common token chunk, built inline (build_delta)
+        parsed.role = None
+        parsed.content = content
+        parsed.reasoning = None
+        parsed.tool_calls = None
+        parsed.refusal = None
+        parsed.raw = delta
+        parsed.__class__ = Delta
     else:
         parsed = parse_delta(delta, payload)
-    return _new(ChunkChoice, (index, parsed, finish, choice.get("logprobs"), choice))
+    new: Any = _new(_ChunkChoiceTwin)  # inline build_choice
+    new.index = index
+    new.delta = parsed
+    new.finish_reason = finish
+    new.logprobs = choice.get("logprobs")
+    new.raw = choice
+    new.__class__ = ChunkChoice
+    return new  # type: ignore[no-any-return]
 
 
 def parse_chunk(payload: Any) -> ChatChunk:
@@ -405,16 +224,110 @@ def parse_chunk(payload: Any) -> ChatChunk:
         model = _text(model, "model", payload)
         created = _created(created, payload)
         usage = parse_usage(usage, payload)
-    return _new(
-        ChatChunk,
-        (
-            chunk_id,
-            model,
-            created,
-            choices,
-            usage,
-            get("object"),
-            get("system_fingerprint"),
-            payload,
-        ),
+    new: Any = _new(_ChatChunkTwin)  # inline build_chunk
+    new.id = chunk_id
+    new.model = model
+    new.created = created
+    new.choices = choices
+    new.usage = usage
+    new.object = get("object")
+    new.system_fingerprint = get("system_fingerprint")
+    new.raw = payload
+    new.__class__ = ChatChunk
+    return new  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------- whole answers
+
+
+def _whole_tool_calls(raw: Any, payload: Any) -> tuple[ToolCall, ...]:
+    calls = []
+    for position, delta in enumerate(_tool_calls(raw, payload)):
+        function = delta.function or FunctionDelta()
+        index = delta.index if delta.index is not None else position
+        calls.append(
+            ToolCall(
+                delta.id or "",
+                delta.type or "function",
+                FunctionCall(function.name or "", function.arguments or ""),
+                index,
+                delta.raw,
+            )
+        )
+    return tuple(calls)
+
+
+def _message(raw: Any, tags: tuple[tuple[str, str], ...], payload: Any) -> ChatMessage:
+    if raw is None:
+        return ChatMessage(None, None)
+    if type(raw) is not dict:
+        raise _bad("message must be an object", raw, payload)
+    content = _text(raw.get("content"), "message.content", payload)
+    reasoning = raw.get("reasoning_content")
+    if reasoning is None:
+        reasoning = raw.get("reasoning")
+    reasoning = _text(reasoning, "message.reasoning", payload)
+    if tags and content:
+        content, thought = split_think(content, tags)
+        if thought:
+            reasoning = (reasoning or "") + thought
+    tool_calls = raw.get("tool_calls")
+    return ChatMessage(
+        _text(raw.get("role"), "message.role", payload),
+        content,
+        reasoning,
+        () if tool_calls is None else _whole_tool_calls(tool_calls, payload),
+        _text(raw.get("refusal"), "message.refusal", payload),
+        raw,
+    )
+
+
+def _whole_choice(
+    choice: Any, position: int, tags: tuple[tuple[str, str], ...], payload: Any
+) -> ChatChoice:
+    if type(choice) is not dict:
+        raise _bad("choice must be an object", choice, payload)
+    index = choice.get("index", position)
+    if type(index) is not int:
+        raise _bad("choice index must be an integer", index, payload)
+    finish = _text(choice.get("finish_reason"), "finish_reason", payload)
+    message = _message(choice.get("message"), tags, payload)
+    return ChatChoice(index, message, finish, choice.get("logprobs"), choice)
+
+
+def parse_completion(payload: Any, *, think_tags: Iterable[tuple[str, str]] = ()) -> ChatCompletion:
+    """A ``ChatCompletion`` from one decoded ``chat.completion`` object.
+
+    With ``think_tags`` (``DEFAULT_TAGS``, say), inline reasoning blocks in each
+    message's content move to its ``reasoning``, after any ``reasoning_content``,
+    as they do in a stream.  A payload of the wrong shape raises ``InvalidChunk``.
+    """
+    try:
+        return _completion(payload, tuple(think_tags))
+    except InvalidChunk as exc:
+        message = str(exc).replace("chat chunk", "chat completion", 1)
+        raise InvalidChunk(message, payload=payload) from None
+
+
+def _completion(payload: Any, tags: tuple[tuple[str, str], ...]) -> ChatCompletion:
+    if type(payload) is not dict:
+        raise _bad("must be a JSON object", payload, payload)
+    raw_choices = payload.get("choices")
+    if raw_choices is None:
+        raw_choices = []
+    if type(raw_choices) is not list:
+        raise _bad("choices must be a list", raw_choices, payload)
+    choices = tuple(
+        _whole_choice(choice, position, tags, payload)
+        for position, choice in enumerate(raw_choices)
+    )
+    return ChatCompletion(
+        _text(payload.get("id"), "id", payload),
+        _text(payload.get("model"), "model", payload),
+        _created(payload.get("created"), payload),
+        choices,
+        parse_usage(payload.get("usage"), payload),
+        payload.get("system_fingerprint"),
+        0,
+        payload,
     )

@@ -3,6 +3,7 @@ retry decisions, requests and settings."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -313,7 +314,7 @@ def test_settings_headers_and_bad_tags() -> None:
         environ={"OPENAI_API_KEY": "k"},
     )
     assert settings_.headers == (("Authorization", "Bearer k"), ("X-A", "1"))
-    _url, body, headers, call = settings_.prepare(
+    prepared = settings_.prepare(
         model="m",
         messages=[{"role": "user", "content": "q"}],
         hide_think=None,
@@ -324,8 +325,14 @@ def test_settings_headers_and_bad_tags() -> None:
         retry=None,
         params={},
     )
-    assert headers == [("X-A", "1"), ("authorization", "Bearer other")]
-    assert "hideThink" not in body
+    assert prepared.headers == [
+        ("X-A", "1"),
+        ("authorization", "Bearer other"),
+        ("Content-Type", "application/json"),
+    ]
+    assert "hideThink" not in prepared.body
+    assert json.loads(prepared.content) == prepared.body
+    call = prepared.call
     run(call, payload("<t>r</t>c"))
     assert call.final().reasoning == "r"
     with pytest.raises(sseio.UsageError):

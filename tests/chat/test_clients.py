@@ -73,6 +73,12 @@ def run_sync(config: MockConfig, mode: str, options: dict[str, Any]) -> Outcome:
         outcome.api = api
         with sseio.chat.ChatClient(base_url=server.url + "/v1", **client_options) as client:
             try:
+                if mode == "create":
+                    outcome.final = client.create(
+                        model="sseio-mock-1", messages=MESSAGES, **options
+                    )
+                    outcome.idle_connections = client._http.idle_connections
+                    return outcome
                 with client.stream(model="sseio-mock-1", messages=MESSAGES, **options) as stream:
                     if mode == "text":
                         outcome.texts = list(stream.text())
@@ -101,6 +107,11 @@ def run_async(backend: str, config: MockConfig, mode: str, options: dict[str, An
                     base_url=server.url + "/v1", **client_options
                 ) as client:
                     try:
+                        if mode == "create":
+                            outcome.final = await client.create(
+                                model="sseio-mock-1", messages=MESSAGES, **options
+                            )
+                            return
                         async with client.stream(
                             model="sseio-mock-1", messages=MESSAGES, **options
                         ) as stream:
@@ -280,7 +291,8 @@ def test_wrong_key_is_an_authentication_error(chat: Driver) -> None:
 
 
 def test_unknown_model_is_not_found(chat: Driver) -> None:
-    outcome = chat(extra_body={"model": "no-such-model"})
+    config = MockConfig(keepalive=None, known_models_only=True)
+    outcome = chat(config, extra_body={"model": "no-such-model"})
     assert isinstance(outcome.error, sseio.chat.NotFoundError)
     assert "no-such-model" in str(outcome.error)
     assert len(outcome.requests) == 1
@@ -647,3 +659,162 @@ async def test_chat_stream_closed_from_another_task_ends_quietly(anyio_backend: 
             assert anyio.current_time() - started < 2
     assert outcome == ["ended"]
     assert not stream.done
+
+
+# --------------------------------------------------------------------------- create()
+
+SEARCH_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "search",
+        "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+    },
+}
+
+
+def test_create_returns_the_whole_answer(chat: Driver) -> None:
+    outcome = chat(mode="create", temperature=0.5)
+    assert outcome.error is None
+    final = outcome.final
+    assert isinstance(final, sseio.chat.ChatCompletion)
+    expected = outcome.expected()
+    assert expected.reasoning  # split out of the inline <think> block, as in a stream
+    assert (final.content, final.reasoning) == (expected.answer, expected.reasoning)
+    assert final.finish_reason == "stop"
+    assert final.choices[0].message.role == "assistant"
+    assert final.chunks == 0
+    assert final.usage is not None
+    assert final.usage.total_tokens == expected.usage.total_tokens
+    assert final.id
+    assert final.id.startswith("chatcmpl-")
+    (request,) = outcome.requests
+    assert request.body["stream"] is False
+    assert request.body["temperature"] == 0.5
+    assert request.header("accept") == "application/json"
+    assert request.header("authorization") == "Bearer k"
+
+
+def test_create_and_stream_give_the_same_answer(chat: Driver) -> None:
+    whole, streamed = chat(mode="create", n=2), chat(mode="final", n=2)
+    assert whole.final is not None
+    assert streamed.final is not None
+    assert [c.message for c in whole.final.choices] == [c.message for c in streamed.final.choices]
+
+
+def test_create_with_tools(chat: Driver) -> None:
+    outcome = chat(mode="create", tools=[SEARCH_TOOL])
+    assert outcome.final is not None
+    (call,) = outcome.final.choices[0].message.tool_calls
+    (want,) = outcome.expected().tool_calls
+    assert (call.function.name, call.function.arguments) == ("search", want.arguments)
+    assert call.id
+    assert call.type == "function"
+    assert outcome.final.finish_reason == "tool_calls"
+
+
+def test_create_errors_are_the_streams_typed_errors(chat: Driver) -> None:
+    wrong_key = chat(MockConfig(api_key="right", keepalive=None), mode="create", api_key="wrong")
+    assert isinstance(wrong_key.error, sseio.chat.AuthenticationError)
+    assert wrong_key.error.code == "invalid_api_key"
+    config = MockConfig(keepalive=None, known_models_only=True)
+    missing = chat(config, mode="create", extra_body={"model": "no-such-model"})
+    assert isinstance(missing.error, sseio.chat.NotFoundError)
+    assert missing.error.status_code == 404
+    assert isinstance(missing.error.json, dict)
+    bad = chat(mode="create", extra_body={"n": 99})
+    assert isinstance(bad.error, sseio.chat.BadRequestError)
+    assert [len(o.requests) for o in (wrong_key, missing, bad)] == [1, 1, 1]  # none retried
+
+
+@pytest.mark.parametrize("text", ["503; times=1; retry_after=0", "drop; times=1", "500; times=2"])
+def test_create_retries_transient_failures(chat: Driver, text: str) -> None:
+    outcome = chat(mode="create", **fault(text))
+    assert outcome.error is None
+    assert outcome.final is not None
+    assert outcome.final.content == outcome.expected().answer
+    assert len(outcome.requests) == int(text.split("times=")[1][0]) + 1
+
+
+def test_create_gives_up_as_the_policy_says(chat: Driver) -> None:
+    outcome = chat(mode="create", **fault("overload"))
+    assert isinstance(outcome.error, sseio.chat.InternalServerError)
+    assert outcome.error.status_code == 503
+    assert len(outcome.requests) == 3
+
+
+def test_create_refuses_an_html_page(chat: Driver) -> None:
+    outcome = chat(mode="create", **fault("html"))
+    assert isinstance(outcome.error, sseio.ResponseError)
+    assert not isinstance(outcome.error, sseio.chat.APIError)
+
+
+def test_create_refuses_stream_true() -> None:
+    with (
+        sseio.chat.ChatClient(base_url="http://127.0.0.1:9/v1") as client,
+        pytest.raises(sseio.UsageError, match="use stream"),
+    ):
+        client.create(model="m", messages=MESSAGES, stream=True)
+
+
+def test_the_openai_sdk_reads_what_to_dict_gives() -> None:
+    types = pytest.importorskip("openai.types.chat")
+    with (
+        mock_in_thread(MockConfig(keepalive=None)) as (server, api),
+        sseio.chat.ChatClient(base_url=server.url + "/v1", api_key="k") as client,
+    ):
+        whole = client.create(model="sseio-mock-1", messages=MESSAGES, tools=[SEARCH_TOOL])
+        with client.stream(model="sseio-mock-1", messages=MESSAGES, split_think=False) as stream:
+            chunks = list(stream)
+            streamed = stream.final()
+    for answer in (whole, streamed):
+        sdk = types.ChatCompletion.model_validate(json.loads(json.dumps(answer.to_dict())))
+        assert sdk.id == answer.id
+        assert sdk.choices[0].message.content == answer.choices[0].message.content
+        assert sdk.choices[0].finish_reason == answer.finish_reason
+    sdk_call = types.ChatCompletion.model_validate(whole.to_dict()).choices[0].message.tool_calls
+    assert sdk_call is not None
+    assert (
+        sdk_call[0].function.arguments == whole.choices[0].message.tool_calls[0].function.arguments
+    )
+    for chunk in chunks:
+        sdk_chunk = types.ChatCompletionChunk.model_validate(chunk.to_dict())
+        assert sdk_chunk.choices[0].delta.content == chunk.choices[0].delta.content
+    assert api.requests[0].body["stream"] is False
+
+
+# --------------------------------------------------------------------------- another API's stream
+
+
+def serve_responses_events(request: Any) -> Any:
+    from sseio.server import EventStream
+
+    async def events() -> Any:
+        for kind in ("response.created", "response.output_text.delta"):
+            yield sseio.ServerSentEvent(kind, json.dumps({"type": kind}), "", None)
+
+    return EventStream(events())
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_responses_stream_is_named_not_truncated(backend: str) -> None:
+    from sseio.server import SSEServer
+
+    async def handler(request: Any) -> Any:
+        return serve_responses_events(request)
+
+    async def main() -> BaseException:
+        with anyio.fail_after(LIMIT):
+            async with (
+                SSEServer(handler, host="127.0.0.1", port=0) as server,
+                sseio.chat.AsyncChatClient(base_url=server.url + "/v1", retry=FAST_RETRY) as client,
+            ):
+                stream = client.stream(model="m", messages=MESSAGES)
+                with pytest.raises(sseio.chat.UnexpectedStream) as caught:
+                    await stream.final()
+                assert stream.retries == 0
+                return caught.value
+
+    error = anyio.run(main, backend=backend)
+    assert "event 'response.created'" in str(error)
+    assert "ResponsesClient" in str(error)
+    assert "0 chunks" not in str(error)

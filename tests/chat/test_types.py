@@ -9,7 +9,7 @@ import pytest
 
 import sseio
 import sseio.chat
-from sseio.chat._types import loads, parse_chunk
+from sseio.chat._types import loads, parse_chunk, parse_completion
 
 
 def chunk_payload(**fields: Any) -> dict[str, Any]:
@@ -193,6 +193,14 @@ LOADS_CASES = [
     "nul",
     '{"a": "\\x"}',
     '{"k": "v", "k": "w"}',
+    str(2**64),  # orjson reads these as floats: the standard library must decide
+    str(2**64 - 1),
+    str(-(2**63) - 1),
+    str(-(2**63)),
+    f'{{"id": {10**30}, "usage": {{"total_tokens": {2**80}}}}}',
+    f"[{'1' * 19}.5, -{'9' * 40}]",
+    f'{{"a": "{"9" * 25}"}}',
+    '{"a": "é🙂", "b": [1, 2.5e-3]}',
 ]
 
 
@@ -212,7 +220,7 @@ def test_a_faster_json_library_is_used_where_it_agrees(monkeypatch: pytest.Monke
     import sys
     import types
 
-    from sseio.chat import _types as _chat_types
+    from sseio.chat import _json as _chat_types
 
     calls: list[str] = []
 
@@ -233,3 +241,125 @@ def test_a_faster_json_library_is_used_where_it_agrees(monkeypatch: pytest.Monke
     assert chosen('{"a": 1}') == {"a": 1}
     assert repr(chosen('{"a": NaN}')) == repr({"a": float("nan")})  # the standard library decided
     assert calls == ['{"a": 1}', '{"a": NaN}']
+
+
+def test_a_faster_json_library_that_reads_big_integers_as_floats_is_not_asked() -> None:
+    import sys
+    import types
+
+    from sseio.chat import _json
+
+    asked: list[str] = []
+
+    def lossy(text: str) -> Any:  # what orjson does with integers beyond 64 bits
+        asked.append(text)
+        return json.loads(
+            text, parse_int=lambda digits: int(digits) if len(digits) < 19 else float(digits)
+        )
+
+    fake = types.ModuleType("orjson")
+    fake.loads = lossy  # type: ignore[attr-defined]
+    fake.JSONDecodeError = ValueError  # type: ignore[attr-defined]
+    saved = sys.modules.get("orjson")
+    sys.modules["orjson"] = fake
+    try:
+        chosen = _json._load_with_fallback()
+    finally:
+        if saved is None:
+            del sys.modules["orjson"]
+        else:
+            sys.modules["orjson"] = saved
+    big = f'{{"n": {2**70}, "m": -{2**63 + 1}}}'
+    assert chosen(big) == {"n": 2**70, "m": -(2**63 + 1)}
+    assert type(chosen(big)["n"]) is int
+    assert chosen('{"n": 1722000000}') == {"n": 1722000000}
+    assert asked == ['{"n": 1722000000}']  # the big one never reached the fast parser
+
+
+def test_deep_nesting_is_a_value_error_not_a_recursion_error() -> None:
+    for text in ["[" * 100_000, " " + "[" * 100_000 + "]" * 100_000]:
+        with pytest.raises(ValueError, match=r"nested too deeply|Expecting"):
+            loads(text)
+
+
+# --------------------------------------------------------------------------- whole answers
+
+
+def completion_payload(**fields: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Hi", "refusal": None},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
+    }
+    payload.update(fields)
+    return payload
+
+
+def test_a_whole_completion() -> None:
+    raw = completion_payload(service_tier="default")
+    done = parse_completion(raw)
+    assert (done.id, done.model, done.created, done.chunks) == ("chatcmpl-1", "m", 1700000000, 0)
+    assert (done.content, done.reasoning, done.finish_reason) == ("Hi", "", "stop")
+    assert done.choices[0].message == sseio.chat.ChatMessage("assistant", "Hi")
+    assert done.usage == sseio.chat.Usage(1, 2, 3)
+    assert done.extra == {"service_tier": "default"}
+    assert done.raw is raw
+    assert done.to_dict() == raw
+    assert parse_completion(json.loads(json.dumps(done.to_dict()))) == done
+
+
+def test_a_whole_completion_with_reasoning_and_tools() -> None:
+    message = {
+        "role": "assistant",
+        "content": "<think>plan</think>Answer",
+        "reasoning_content": "first ",
+        "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}},
+            {"id": "c2", "function": {"name": "g"}},
+        ],
+    }
+    raw = completion_payload(choices=[{"message": message, "finish_reason": "tool_calls"}])
+    plain = parse_completion(raw)
+    assert plain.content == "<think>plan</think>Answer"
+    split = parse_completion(raw, think_tags=sseio.chat.DEFAULT_TAGS)
+    assert (split.content, split.reasoning) == ("Answer", "first plan")
+    calls = split.choices[0].message.tool_calls
+    assert [(c.id, c.type, c.function.name, c.function.arguments, c.index) for c in calls] == [
+        ("c1", "function", "f", "{}", 0),
+        ("c2", "function", "g", "", 1),
+    ]
+    assert calls[0].function.parsed_arguments() == {}
+    out = split.to_dict()["choices"][0]["message"]
+    assert (out["content"], out["reasoning_content"]) == ("Answer", "first plan")
+    assert parse_completion(json.loads(json.dumps(split.to_dict()))) == split
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ([1], "must be a JSON object"),
+        (completion_payload(choices={}), "choices must be a list"),
+        (completion_payload(choices=[1]), "choice must be an object"),
+        (completion_payload(choices=[{"message": "hi"}]), "message must be an object"),
+        (completion_payload(choices=[{"message": {"content": 5}}]), "message.content"),
+        (completion_payload(choices=[{"finish_reason": 5}]), "finish_reason"),
+        (completion_payload(choices=[{"message": {"tool_calls": {}}}]), "tool_calls"),
+        (completion_payload(usage=[1]), "usage must be an object"),
+        (completion_payload(id=5), "id must be a string"),
+    ],
+)
+def test_a_completion_of_the_wrong_shape(payload: Any, message: str) -> None:
+    with pytest.raises(sseio.chat.InvalidChunk, match=r"^chat completion ") as caught:
+        parse_completion(payload)
+    assert message in str(caught.value)
+    assert caught.value.payload is payload
