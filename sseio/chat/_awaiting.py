@@ -15,8 +15,8 @@ returns an ``Awaiting`` value instead, which guarantees:
   ``getattr(x, name, default)`` keep working;
 - mypy sees ``Awaiting[ChatCompletion]``, which has none of the result's
   attributes, so the mistake is reported before the code runs;
-- one never awaited warns (``RuntimeWarning``) when it is collected, as a
-  forgotten coroutine does.
+- one never awaited, and never misused either (that raised already), warns
+  (``RuntimeWarning``) when it is collected, as a forgotten coroutine does.
 
 On a plain method (the generated blocking twin) ``must_await`` returns the
 method unchanged, so one decorated source serves both clients.
@@ -46,7 +46,7 @@ class NotAwaited(UsageError, AttributeError):
 class Awaiting(Generic[T]):
     """The pending result of an async sseio call: ``await`` it."""
 
-    __slots__ = ("_args", "_awaited", "_function", "_kwargs", "_what")
+    __slots__ = ("_args", "_awaited", "_function", "_kwargs", "_told", "_what")
 
     def __init__(
         self,
@@ -60,6 +60,7 @@ class Awaiting(Generic[T]):
         self._args = args
         self._kwargs = kwargs
         self._awaited = False
+        self._told = False  # a misuse was reported: no "never awaited" warning on top
 
     def __await__(self) -> Generator[Any, Any, T]:
         if self._awaited:
@@ -71,6 +72,7 @@ class Awaiting(Generic[T]):
         return f"<{self._what}, to await>"
 
     def _misused(self, doing: str) -> NotAwaited:
+        self._told = True
         return NotAwaited(
             f"{self._what} must be awaited before use: write (await {self._what}){doing}"
             " (the blocking client's returns the result itself)"
@@ -87,7 +89,7 @@ class Awaiting(Generic[T]):
             raise self._misused(f".{name}")
 
     def __del__(self) -> None:
-        if not getattr(self, "_awaited", True):
+        if not (getattr(self, "_awaited", True) or getattr(self, "_told", True)):
             warnings.warn(f"{self._what} was never awaited", RuntimeWarning, stacklevel=1)
 
 

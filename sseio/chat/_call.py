@@ -207,11 +207,12 @@ class ChatCall:
         if recognised(kind, payload):
             raise self._not_chat(kind, payload)
 
-    def _not_chat(self, kind: str, payload: Any) -> UnexpectedStream:
+    def _not_chat(self, kind: str, payload: Any, *, ended: bool = False) -> UnexpectedStream:
         seen = describe(kind, payload)
         advice = hint(kind, payload)
+        head = "the stream ended without a chat chunk: " if ended else ""
         error = UnexpectedStream(
-            f"expected {CHAT_SHAPE}, got {seen}" + (f"; {advice}" if advice else ""),
+            f"{head}expected {CHAT_SHAPE}, got {seen}" + (f"; {advice}" if advice else ""),
             expected=CHAT_SHAPE,
             seen=seen,
             event=kind,
@@ -288,7 +289,7 @@ class ChatCall:
             return
         chunks = self.accumulator.chunks
         if not chunks and self._foreign is not None:
-            raise self._not_chat(*self._foreign)
+            raise self._not_chat(*self._foreign, ended=True)
         raise self._with_partial(
             StreamTruncated(
                 f"the stream ended after {chunks} chunk{'s' if chunks != 1 else ''} "

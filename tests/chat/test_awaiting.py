@@ -135,11 +135,16 @@ def test_mypy_flags_a_missing_await_and_nothing_else(tmp_path: Path) -> None:
     assert 'Maybe you forgot to use "await"?' in done.stdout
 
 
-def test_no_warning_when_awaited() -> None:
+def test_no_warning_when_awaited_or_when_the_misuse_raised() -> None:
     async def main() -> None:
         await Box().final()
+
+    def misuse() -> None:
+        with pytest.raises(sseio.UsageError):
+            Box().final().content  # noqa: B018
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         anyio.run(main)
+        misuse()
         gc.collect()

@@ -818,3 +818,70 @@ def test_a_responses_stream_is_named_not_truncated(backend: str) -> None:
     assert "event 'response.created'" in str(error)
     assert "ResponsesClient" in str(error)
     assert "0 chunks" not in str(error)
+
+
+# --------------------------------------------------------------------------- create() odd answers
+
+
+def answer_with(answer: Any) -> Any:
+    """A blocking ChatClient.create() against a server whose every answer is ``answer``."""
+    from sseio.server import serve_in_thread
+
+    async def handler(request: Any) -> Any:
+        return answer
+
+    with (
+        serve_in_thread(handler) as server,
+        sseio.chat.ChatClient(base_url=server.url + "/v1", retry=FAST_RETRY) as client,
+    ):
+        return client.create(model="m", messages=MESSAGES)
+
+
+def test_create_of_an_error_object_with_status_200_is_an_api_error() -> None:
+    from sseio.server import Response
+
+    body = {"error": {"message": "model overloaded", "type": "overloaded_error"}}
+    with pytest.raises(sseio.chat.APIError, match="model overloaded") as caught:
+        answer_with(Response.json(body))
+    assert caught.value.type == "overloaded_error"
+
+
+def test_create_of_another_apis_object_is_unexpected() -> None:
+    from sseio.server import Response
+
+    with pytest.raises(sseio.chat.UnexpectedStream, match="object 'response'") as caught:
+        answer_with(Response.json({"object": "response", "output": []}))
+    assert caught.value.expected == "a chat.completion object"
+
+
+def test_create_of_an_answer_too_big_to_read_whole_names_the_limit() -> None:
+    from sseio.server import Response
+
+    big = {"object": "chat.completion", "choices": [{"message": {"content": "x" * 100_000}}]}
+    with pytest.raises(sseio.LimitExceeded, match="max_answer_size") as caught:
+        answer_with(Response.json(big))
+    assert caught.value.limit == 65536
+
+
+def test_create_reads_a_stream_sent_anyway() -> None:
+    from sseio.server import EventStream
+
+    async def events() -> Any:
+        for text in ("Hel", "lo"):
+            yield sseio.ServerSentEvent("message", json.dumps(payload_of(text)), "", None)
+        yield sseio.ServerSentEvent("message", json.dumps(payload_of(None, "stop")), "", None)
+        yield b"data: [DONE]\n\n"
+
+    answer = answer_with(EventStream(events()))
+    assert (answer.content, answer.finish_reason, answer.chunks) == ("Hello", "stop", 3)
+
+
+def payload_of(content: str | None, finish: str | None = None) -> dict[str, Any]:
+    delta = {} if content is None else {"content": content}
+    return {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }

@@ -72,7 +72,10 @@ def test_unknown_events_then_the_end_name_what_came_instead_of_0_chunks() -> Non
     with pytest.raises(sseio.chat.UnexpectedStream) as caught:
         call.on_end()
     assert "0 chunks" not in str(caught.value)
-    assert "event 'ping'" in str(caught.value)  # the first one
+    assert str(caught.value) == (
+        "the stream ended without a chat chunk: expected an OpenAI chat completions stream"
+        " (chat.completion.chunk objects), got event 'ping', a JSON object with keys 't'"
+    )
     assert caught.value.event == "ping"
     assert caught.value.payload == {"t": 1}
 
