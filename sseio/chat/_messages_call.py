@@ -255,6 +255,7 @@ class MessagesCall(ShapedCall[MessageStreamEvent, Message]):
     """One streaming Messages call: SSE events in, typed events out, and every decision."""
 
     shape = "an Anthropic Messages stream (message_start first)"
+    api = "messages"
     terminal = "message_stop"
 
     def _new_attempt(self) -> None:

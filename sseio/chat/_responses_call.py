@@ -87,6 +87,7 @@ class ResponsesCall(ShapedCall[ResponseStreamEvent, ModelResponse]):
     """One streaming Responses call: SSE events in, typed events out, and every decision."""
 
     shape = "an OpenAI Responses stream (response.* events)"
+    api = "responses"
     terminal = "response.completed, response.incomplete or response.failed"
 
     def _new_attempt(self) -> None:

@@ -12,7 +12,9 @@ parsing and accumulation.
 ``UnexpectedStream`` (an ``InvalidChunk``) is what a client raises when the
 server streams another shape than the one it asked for, chat chunks to a
 Responses client, say; ``describe_item`` names what arrived (the ``object`` or
-``type`` field, the event name, or the start of a payload that is not JSON).
+``type`` field, the event name, or the start of a payload that is not JSON)
+and ``which_api`` which API's stream it plainly is, so the message can say
+which client reads it.
 ``StreamPiece`` and ``TokenUsage`` give both shapes the same text pieces and
 token counts, so a caller can drive either stream the same way.
 """
@@ -41,6 +43,7 @@ __all__ = [
     "field_text",
     "no_fields",
     "short",
+    "which_api",
 ]
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -122,6 +125,42 @@ def field_int(value: Any, what: str, payload: Any) -> int | None:
     raise InvalidChunk(f"{what} must be an integer or null, got {short(value)}", payload=payload)
 
 
+_MESSAGES_EVENTS = frozenset(
+    (
+        "message_start",
+        "message_delta",
+        "message_stop",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+    )
+)
+
+
+def which_api(event: ServerSentEvent, payload: Any) -> str | None:
+    """``"chat"``, ``"responses"`` or ``"messages"`` when an item plainly belongs to that
+    API's stream, else ``None``."""
+    if isinstance(payload, dict):
+        if "choices" in payload or payload.get("object") == "chat.completion.chunk":
+            return "chat"
+        kind = payload.get("type")
+        kind = kind if isinstance(kind, str) else event.event
+    else:
+        kind = event.event
+    if kind.startswith("response."):
+        return "responses"
+    if kind in _MESSAGES_EVENTS:
+        return "messages"
+    return None
+
+
+_USE = {
+    "chat": "a chat completions stream: read it with ChatClient",
+    "responses": "an OpenAI Responses stream: read it with ResponsesClient",
+    "messages": "an Anthropic Messages stream: read it with MessagesClient",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class StreamPiece:
     """A piece of text as it streams: ``kind`` is ``"text"`` (the answer) or
@@ -161,6 +200,7 @@ class ShapedCall(Generic[EventT, ResultT]):
     """
 
     shape = "stream"  # how error messages name the shape, e.g. "an OpenAI Responses stream"
+    api = ""  # "responses" or "messages": which_api's name for this shape
     terminal = "its terminal event"  # how truncation messages name the end
 
     def __init__(self, retry: ChatRetry, *, rng: random.Random | None = None) -> None:
@@ -205,8 +245,10 @@ class ShapedCall(Generic[EventT, ResultT]):
         if is_json and isinstance(payload, dict):
             found = payload.get("object", payload.get("type"))
             kind = found if isinstance(found, str) else None
+        other = which_api(event, payload) if is_json else None
+        advice = f"; this looks like {_USE[other]}" if other and other != self.api else ""
         error = UnexpectedStream(
-            f"expected {self.shape}, got {seen}",
+            f"expected {self.shape}, got {seen}{advice}",
             expected=self.shape,
             seen=seen,
             event=event.event,

@@ -16,6 +16,7 @@ import sseio
 import sseio.chat
 import sseio.chat._streams_sync
 from sseio._core.events import make_event
+from sseio.chat._messages_call import MessagesCall
 from sseio.chat._responses_call import ResponsesCall, ResponsesSettings, responses_request
 from sseio.chat._responses_types import (
     ContentPartEvent,
@@ -509,3 +510,25 @@ def test_timeouts_may_be_seconds() -> None:
         assert stream._timeout == sseio.Timeout(connect=2.5, read=2.5, write=2.5)
         with pytest.raises(sseio.UsageError, match="extra_headers"):
             client.stream(model="m", input="x", extra_headers="nope")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "obj", "advice"),
+    [
+        (ResponsesCall, {"object": "chat.completion.chunk", "choices": []}, "with ChatClient"),
+        (ResponsesCall, {"type": "message_start"}, "with MessagesClient"),
+        (MessagesCall, {"type": "response.created"}, "with ResponsesClient"),
+        (MessagesCall, {"choices": []}, "with ChatClient"),
+        (MessagesCall, {"type": "content_block_delta"}, None),
+        (ResponsesCall, {"type": "tick"}, None),
+    ],
+)
+def test_the_error_says_which_client_reads_the_other_shape(
+    call: type[ResponsesCall | MessagesCall], obj: dict[str, Any], advice: str | None
+) -> None:
+    with pytest.raises(UnexpectedStream) as caught:
+        call(ChatRetry()).on_event(sse(obj, "message"))
+    if advice is None:
+        assert "looks like" not in str(caught.value)
+    else:
+        assert str(caught.value).endswith(f"read it {advice}")
