@@ -118,6 +118,10 @@ class _AsyncShapedStream(Generic[EventT, ResultT]):
     def __aiter__(self) -> AsyncIterator[EventT]:
         return self._events
 
+    def piece(self, event: EventT) -> StreamPiece | None:
+        """The answer or reasoning text one of this stream's events carries, if any."""
+        return self._call.piece(event)
+
     async def pieces(self) -> AsyncIterator[StreamPiece]:
         """Answer and reasoning text as it arrives, told apart by ``kind``."""
         piece = self._call.piece

@@ -109,6 +109,10 @@ class _ShapedStream(Generic[EventT, ResultT]):
     def __iter__(self) -> Iterator[EventT]:
         return self._events
 
+    def piece(self, event: EventT) -> StreamPiece | None:
+        """The answer or reasoning text one of this stream's events carries, if any."""
+        return self._call.piece(event)
+
     def pieces(self) -> Iterator[StreamPiece]:
         """Answer and reasoning text as it arrives, told apart by ``kind``."""
         piece = self._call.piece

@@ -84,8 +84,8 @@ def add_chat_commands(commands: Any) -> None:
     serve = commands.add_parser(
         "serve",
         help="run the mock OpenAI-compatible API server",
-        description="Serve the embedded mock chat API (POST /v1/chat/completions, "
-        "GET /v1/models) until interrupted.  Fault modes are chosen per request with "
+        description="Serve the embedded mock API (POST /v1/chat/completions, "
+        "/v1/responses and /v1/messages, GET /v1/models) until interrupted.  Fault modes are chosen per request with "
         "the X-Mock-Fault header.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -111,7 +111,18 @@ def add_chat_commands(commands: Any) -> None:
     demo.set_defaults(run=_demo)
 
 
+APIS = ("chat", "responses", "messages")
+"""The stream shapes ``--api`` picks: chat completions, OpenAI Responses, Anthropic Messages."""
+
+
 def _chat_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--api",
+        choices=APIS,
+        default="chat",
+        help="chat: POST {base}/chat/completions; responses: POST {base}/responses "
+        "(OpenAI Responses); messages: POST {base}/v1/messages (Anthropic Messages)",
+    )
     parser.add_argument("--system", default=None, metavar="TEXT", help="system message")
     parser.add_argument(
         "--temperature",
@@ -202,6 +213,18 @@ class _Stats:
     finish_reason: str | None = None
     completion_tokens: int | None = None
 
+    def piece(self) -> None:
+        """A piece of answer or reasoning text arrived."""
+        if self.first_token is None:
+            self.first_token = time.monotonic()
+        self.pieces += 1
+
+    def finished(self, reason: str | None, output_tokens: int | None) -> None:
+        """What a Responses or Messages stream's final value says."""
+        self.finish_reason = reason
+        if output_tokens is not None:
+            self.completion_tokens = output_tokens
+
     def record(self, chunk: ChatChunk) -> None:
         if chunk.usage is not None and chunk.usage.completion_tokens is not None:
             self.completion_tokens = chunk.usage.completion_tokens
@@ -284,6 +307,15 @@ class _Printer:
                 self._close_reasoning()
                 self.answer.write(choice.delta.content)
 
+    def piece(self, kind: str, text: str) -> None:
+        """A piece of a Responses or Messages stream: ``kind`` ``"text"`` or ``"reasoning"``."""
+        self.stats.piece()
+        if kind == "reasoning":
+            self._reasoning(text)
+        else:
+            self._close_reasoning()
+            self.answer.write(text)
+
     def _reasoning(self, text: str) -> None:
         target = self.reasoning
         if target is None:
@@ -319,40 +351,90 @@ def _prompt(args: argparse.Namespace) -> str:
     return text
 
 
-@contextmanager
-def _chunks(
-    args: argparse.Namespace, client: ChatClient, prompt: str
-) -> Iterator[Iterable[ChatChunk]]:
-    """The chat chunks the command asked for: the one place that picks the API and
-    builds the request, so another API is one more branch here."""
+def _messages(args: argparse.Namespace, prompt: str) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
-    if args.system:
+    if args.system and args.api != "messages":  # Messages takes it as a field of its own
         messages.append({"role": "system", "content": args.system})
     messages.append({"role": "user", "content": prompt})
-    with client.stream(
-        model=args.model,
-        messages=messages,
-        temperature=args.temperature,
-        max_tokens=args.max_tokens,
-        hide_think=True if args.think is False else None,
-        timeout=Timeout(read=args.timeout, event=args.event_timeout),
-        retry=NO_RETRY if args.no_retry else ChatRetry(),
-    ) as stream:
+    return messages
+
+
+@contextmanager
+def _stream(args: argparse.Namespace, client: Any, prompt: str) -> Iterator[Any]:
+    """The stream the command asked for: the one place that builds each API's request."""
+    timeout = Timeout(read=args.timeout, event=args.event_timeout)
+    retry = NO_RETRY if args.no_retry else ChatRetry()
+    messages = _messages(args, prompt)
+    if args.api == "responses":
+        stream = client.stream(
+            model=args.model,
+            input=messages,
+            max_output_tokens=args.max_tokens,
+            temperature=args.temperature,
+            timeout=timeout,
+            retry=retry,
+        )
+    elif args.api == "messages":
+        options = {} if args.max_tokens is None else {"max_tokens": args.max_tokens}
+        stream = client.stream(
+            model=args.model,
+            messages=messages,
+            system=args.system,
+            temperature=args.temperature,
+            timeout=timeout,
+            retry=retry,
+            **options,
+        )
+    else:
+        stream = client.stream(
+            model=args.model,
+            messages=messages,
+            temperature=args.temperature,
+            max_tokens=args.max_tokens,
+            hide_think=True if args.think is False else None,
+            timeout=timeout,
+            retry=retry,
+        )
+    with stream:
         yield stream
 
 
-def _run_chat(args: argparse.Namespace, client: ChatClient, prompt: str) -> int:
+def _print_chat(args: argparse.Namespace, printer: _Printer, stream: Iterable[ChatChunk]) -> None:
+    for chunk in stream:
+        if args.json:
+            printer.stats.record(chunk)
+            printer.answer.write(json.dumps(chunk.raw, ensure_ascii=False) + "\n")
+        else:
+            printer.chunk(chunk)
+
+
+def _print_shaped(args: argparse.Namespace, printer: _Printer, stream: Any) -> None:
+    """A Responses or Messages stream: its pieces of text, or (``--json``) its events."""
+    show_think = args.think is not False
+    for event in stream:
+        piece = stream.piece(event)
+        if args.json:
+            printer.answer.write(json.dumps(dict(event.raw), ensure_ascii=False) + "\n")
+            if piece is not None:
+                printer.stats.piece()
+        elif piece is not None and (show_think or piece.kind == "text"):
+            printer.piece(piece.kind, piece.text)
+    result = stream.final()
+    reason = getattr(result, "stop_reason", None) or getattr(result, "status", None)
+    usage = result.usage
+    printer.stats.finished(reason, None if usage is None else usage.output_tokens)
+
+
+def _run_chat(args: argparse.Namespace, client: Any, prompt: str) -> int:
     show_think = args.think if args.think is not None else True
     printer = _Printer.create(show_think)
     note: str | None = None  # for the stats line; None: the call failed, no stats
     try:
-        with _chunks(args, client, prompt) as chunks:
-            for chunk in chunks:
-                if args.json:
-                    printer.stats.record(chunk)
-                    printer.answer.write(json.dumps(chunk.raw, ensure_ascii=False) + "\n")
-                else:
-                    printer.chunk(chunk)
+        with _stream(args, client, prompt) as stream:
+            if args.api == "chat":
+                _print_chat(args, printer, stream)
+            else:
+                _print_shaped(args, printer, stream)
         note = ""
     except KeyboardInterrupt:
         note = "interrupted"
@@ -362,6 +444,25 @@ def _run_chat(args: argparse.Namespace, client: ChatClient, prompt: str) -> int:
         if note is not None:
             print(printer.stats.line(note), file=sys.stderr, flush=True)
     return 0
+
+
+def _client(args: argparse.Namespace, base_url: str | None, api_key: str | None) -> Any:
+    """The client for ``--api``: each reads its own environment for what is not given."""
+    options: dict[str, Any] = {
+        "base_url": base_url,
+        "api_key": api_key,
+        "headers": args.header,
+        "hooks": _retry_hooks(args),
+    }
+    if args.api == "responses":
+        from ..chat._streams_sync import ResponsesClient
+
+        return ResponsesClient(**options)
+    if args.api == "messages":
+        from ..chat._streams_sync import MessagesClient
+
+        return MessagesClient(**options)
+    return ChatClient(**options)
 
 
 def _retry_hooks(args: argparse.Namespace) -> Hooks | None:
@@ -382,12 +483,7 @@ def _retry_hooks(args: argparse.Namespace) -> Hooks | None:
 
 def _chat(args: argparse.Namespace) -> int:
     prompt = _prompt(args)
-    with ChatClient(
-        base_url=args.base_url,
-        api_key=args.api_key,
-        headers=args.header,
-        hooks=_retry_hooks(args),
-    ) as client:
+    with _client(args, args.base_url, args.api_key) as client:
         return _run_chat(args, client, prompt)
 
 
@@ -416,13 +512,11 @@ def _demo(args: argparse.Namespace) -> int:
         args.think = True
     prompt = _prompt(args)
     with mock_in_thread(_mock_config(args)) as (server, _api):
-        base_url = server.url + "/v1"
+        base_url = server.url if args.api == "messages" else server.url + "/v1"
         print(
-            f"sseio demo: mock API on {base_url}, model {args.model}\n> {prompt}",
+            f"sseio demo: mock API on {base_url}, model {args.model}, {args.api} API\n> {prompt}",
             file=sys.stderr,
             flush=True,
         )
-        with ChatClient(
-            base_url=base_url, api_key="demo", headers=args.header, hooks=_retry_hooks(args)
-        ) as client:
+        with _client(args, base_url, "demo") as client:
             return _run_chat(args, client, prompt)

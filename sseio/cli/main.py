@@ -305,14 +305,9 @@ def _log_to_stderr(verbosity: int) -> Iterator[None]:
     """While a command runs, show sseio's log lines (loggers under ``sseio``) on
     standard error: reconnects and retries with ``-v``, every head with ``-vv``."""
     if not verbosity:
-        # Without -v the commands report for themselves: no log line may reach
-        # stderr through logging's last-resort handler (a "giving up" warning).
-        quiet = logging.NullHandler()
-        logging.getLogger("sseio").addHandler(quiet)
-        try:
-            yield
-        finally:
-            logging.getLogger("sseio").removeHandler(quiet)
+        # Without -v the commands report for themselves; the package's NullHandler
+        # keeps log lines away from logging's last-resort handler on stderr.
+        yield
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("sseio: %(message)s"))

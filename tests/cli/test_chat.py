@@ -455,3 +455,54 @@ def test_printer_streams_and_markers() -> None:
     hidden = io.StringIO()
     feed(_Printer(_Text(hidden, color=False), None))
     assert hidden.getvalue() == "answer\n"
+
+
+@pytest.mark.parametrize(("api", "finish"), [("responses", "completed"), ("messages", "end_turn")])
+def test_chat_api_streams_responses_and_messages(
+    api: str, finish: str, mock: tuple[SSEServer, MockAPI], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sseio.cli.main import main
+
+    server, mock_api = mock
+    url = server.url if api == "messages" else base_url(server)
+    argv = ["chat", "q", "--api", api, "--base-url", url, "--system", "be brief"]
+    assert main([*argv, "--max-tokens", "500"]) == 0
+    out, err = capsys.readouterr()
+    sent = mock_api.requests[-1]
+    expected = mock_api.expected_turn(sent.path, sent.body)
+    assert sent.path == ("/v1/messages" if api == "messages" else "/v1/responses")
+    if api == "messages":
+        assert sent.body["system"] == "be brief"
+        assert sent.body["max_tokens"] == 500
+    else:
+        assert sent.body["input"][0] == {"role": "system", "content": "be brief"}
+        assert sent.body["max_output_tokens"] == 500
+    assert out == expected.text + "\n"  # not a terminal: the answer alone on stdout
+    thinking = err.rsplit("\n", 2)[0]
+    shown = thinking.replace("[thinking] ", "").replace(" [/thinking]", "").replace("\n", "")
+    assert shown == expected.reasoning.replace("\n", "")
+    match = STATS.search(err)
+    assert match is not None, err
+    assert (int(match.group(1)), match.group(2)) == (expected.output_tokens, finish)
+    assert main([*argv, "--json"]) == 0
+    out, err = capsys.readouterr()
+    kinds = [json.loads(line)["type"] for line in out.splitlines()]
+    assert kinds[0] == ("message_start" if api == "messages" else "response.created")
+    assert kinds[-1] == ("message_stop" if api == "messages" else "response.completed")
+    assert STATS.search(err) is not None
+
+
+@pytest.mark.parametrize("api", ["chat", "responses", "messages"])
+def test_demo_runs_each_api(api: str) -> None:
+    result = sseio_command("demo", "--token-rate", "0", "--api", api, "--hide-think")
+    assert result.returncode == 0, result.stderr
+    assert f"{api} API" in result.stderr
+    assert "mock" in result.stdout
+    assert "[thinking]" not in result.stdout + result.stderr
+
+
+def test_an_unknown_api_is_a_usage_error() -> None:
+    result = sseio_command("chat", "q", "--api", "completions")
+    assert result.returncode == 2
+    assert "invalid choice: 'completions'" in result.stderr
+    assert "usage: sseio chat" in result.stderr

@@ -367,8 +367,10 @@ def test_verbose_logs_each_head_without_credentials(
     assert "Authorization: [redacted]" in lines[1]
     assert "s3cret" not in err
     assert lines[2] == f"sseio: {url} answered 200 OK"
-    # The handler is gone after the command: nothing leaks into the next one.
-    assert not logging.getLogger("sseio").handlers
+    # The command's handler is gone after it: nothing leaks into the next one (the
+    # package's own NullHandler stays).
+    handlers = logging.getLogger("sseio").handlers
+    assert [type(handler) for handler in handlers] == [logging.NullHandler]
 
 
 def test_verbose_shows_a_stream_given_up(
