@@ -8,7 +8,9 @@ warning.  ``must_await`` wraps such an ``async def`` method so that a call
 returns an ``Awaiting`` value instead, which guarantees:
 
 - ``await`` runs the method and gives its result, as the coroutine did (the
-  coroutine is made when awaited, not before);
+  coroutine is made when awaited, not before); it is itself a coroutine, so
+  ``asyncio.create_task``, ``gather`` and the task groups of trio and anyio
+  take it as they took the coroutine;
 - reading an attribute of the result from it (``.content``, ``.choices``) or
   testing its truth raises ``UsageError`` saying to ``await`` it, naming the
   call; the error is also an ``AttributeError``, so ``hasattr`` and
@@ -29,7 +31,7 @@ import inspect
 import re
 import warnings
 from collections.abc import Callable, Coroutine, Generator
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from .._core.errors import UsageError
 
@@ -43,10 +45,14 @@ class NotAwaited(UsageError, AttributeError):
     """An ``Awaiting`` value was used as its result, without ``await``."""
 
 
-class Awaiting(Generic[T]):
-    """The pending result of an async sseio call: ``await`` it."""
+class Awaiting(Coroutine[Any, Any, T]):
+    """The pending result of an async sseio call: ``await`` it.
 
-    __slots__ = ("_args", "_awaited", "_function", "_kwargs", "_told", "_what")
+    It is a coroutine to the event loops (``asyncio.create_task``, ``gather``,
+    trio's and anyio's ``start_soon`` take it), running the method's own
+    coroutine, made at the first ``await`` or ``send``."""
+
+    __slots__ = ("_args", "_coroutine", "_function", "_kwargs", "_told", "_what")
 
     def __init__(
         self,
@@ -59,14 +65,31 @@ class Awaiting(Generic[T]):
         self._function = function
         self._args = args
         self._kwargs = kwargs
-        self._awaited = False
+        self._coroutine: Coroutine[Any, Any, T] | None = None
         self._told = False  # a misuse was reported: no "never awaited" warning on top
 
+    def _started(self) -> Coroutine[Any, Any, T]:
+        coroutine = self._coroutine
+        if coroutine is None:
+            coroutine = self._coroutine = self._function(*self._args, **self._kwargs)
+        return coroutine
+
     def __await__(self) -> Generator[Any, Any, T]:
-        if self._awaited:
+        if self._coroutine is not None:
             raise UsageError(f"{self._what} was awaited already: call it again")
-        self._awaited = True
-        return self._function(*self._args, **self._kwargs).__await__()
+        return self._started().__await__()
+
+    def send(self, value: Any) -> Any:
+        return self._started().send(value)
+
+    def throw(self, *error: Any) -> Any:
+        return self._started().throw(*error)
+
+    def close(self) -> None:
+        if self._coroutine is None:
+            self._told = True  # closed before it started: nothing to warn about
+        else:
+            self._coroutine.close()
 
     def __repr__(self) -> str:
         return f"<{self._what}, to await>"
@@ -89,7 +112,7 @@ class Awaiting(Generic[T]):
             raise self._misused(f".{name}")
 
     def __del__(self) -> None:
-        if not (getattr(self, "_awaited", True) or getattr(self, "_told", True)):
+        if getattr(self, "_coroutine", True) is None and not getattr(self, "_told", True):
             warnings.warn(f"{self._what} was never awaited", RuntimeWarning, stacklevel=1)
 
 

@@ -1,15 +1,19 @@
 """The chat layer's decisions, without I/O: the request, and one call from the inside.
 
-``ChatCall`` is one ``stream()`` call seen from the inside: it turns each
-event of the body into a ``ChatChunk`` (reasoning split out of inline
-``<think>`` blocks, errors sent inside the stream raised as ``APIError``),
-knows whether any text has been shown, decides after a failure whether to try
-again (only while nothing has been shown, so no text is ever shown twice) and
-how long to wait, and at the end of the body whether the stream was cut short
-(``StreamTruncated``).  The async and blocking clients only move bytes, sleep
-and read clocks around it.  Accumulation is ``ChatAccumulator``'s
-(``sseio.chat._accumulator``); error classification and the retry policy are in
-``sseio.chat._retry``.
+``ChatCall`` is one ``stream()`` or ``create()`` call seen from the inside: it
+turns each event of the body into a ``ChatChunk`` (reasoning split out of inline
+``<think>`` blocks, errors sent inside the stream raised as ``APIError``, a
+stream of another API's shape raised as ``UnexpectedStream`` naming it), takes
+a whole ``chat.completion`` answer for ``create()`` (``on_answer``), knows
+whether any text has been shown, decides after a failure whether to try again
+(only while nothing has been shown, so no text is ever shown twice) and how long
+to wait, and at the end of the body whether the stream was cut short
+(``StreamTruncated``).  ``ChatSettings`` checks a client's keywords once and
+each call's when it is made (``sseio.chat._arguments``), and prepares the
+request (``PreparedCall``, the body encoded once).  The async and blocking
+clients only move bytes, sleep and read clocks around them.  Accumulation is
+``ChatAccumulator``'s (``sseio.chat._accumulator``); error classification and
+the retry policy are in ``sseio.chat._retry``.
 """
 
 from __future__ import annotations

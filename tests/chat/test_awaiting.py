@@ -148,3 +148,45 @@ def test_no_warning_when_awaited_or_when_the_misuse_raised() -> None:
         anyio.run(main)
         misuse()
         gc.collect()
+
+
+def test_event_loops_take_it_as_the_coroutine_it_replaces() -> None:
+    import asyncio
+
+    import trio
+
+    async def on_asyncio() -> list[int]:
+        task = asyncio.create_task(Box().final())
+        gathered = await asyncio.gather(Box().final(), Box().final())
+        return [await task, *gathered]
+
+    assert asyncio.run(on_asyncio()) == [42, 42, 42]
+
+    async def on_trio() -> int:
+        results: list[int] = []
+
+        async def keep() -> None:
+            results.append(await Box().final())
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(Box().final)
+            nursery.start_soon(keep)
+        return results[0]
+
+    assert trio.run(on_trio) == 42
+
+    async def on_anyio() -> None:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(Box().final)
+
+    anyio.run(on_anyio)
+    anyio.run(on_anyio, backend="trio")
+
+
+def test_a_closed_one_that_never_started_does_not_warn() -> None:
+    pending = Box().final()
+    pending.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        del pending
+        gc.collect()
