@@ -154,7 +154,7 @@ def test_new_extras() -> None:
     assert [str(Requirement(r)) for r in EXTRAS["httpx"]] == ["httpx>=0.27"]
     assert {Requirement(r).name for r in EXTRAS["docs"]} >= {"mkdocs", "mkdocstrings"}
     names = {Requirement(r).name for r in EXTRAS["test"]}
-    assert {"anthropic", "openai", "truststore", "hatchling"} <= names
+    assert {"anthropic", "openai", "truststore", "hatchling", "mypy"} <= names
     # The reference coverage test below builds the docs: the test extra brings the docs extra.
     assert {str(Requirement(r)) for r in EXTRAS["docs"]} <= {
         str(Requirement(r)) for r in EXTRAS["test"]
