@@ -331,6 +331,15 @@ def test_reference_pages_name_every_public_name(hook: ModuleType) -> None:
         assert len(paths) == len(set(paths))
 
 
+def test_home_page_links_every_public_package(hook: ModuleType) -> None:
+    index = (ROOT / "docs" / "index.md").read_text("utf-8")
+    assert hook.INDEX_MARKER.search(index)
+    table = hook.index_table("index.md")
+    for package in hook.public_packages():
+        assert f"| [`{package}`]({hook.page_of(package)}) | {hook.summary(package)} |" in table
+        assert hook.summary(package), f"{package} has no docstring summary"
+
+
 def test_hook_refuses_a_package_documented_twice(hook: ModuleType) -> None:
     hook.on_pre_build(None)
     page = "<!-- sseio-api: sseio.server -->\n"

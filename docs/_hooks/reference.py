@@ -8,7 +8,9 @@ whose name has no leading underscore and that defines a tuple ``__all__``
 added to the navigation, so a new public package is documented from its first
 build.  At build time the marker is replaced by the package's heading and
 docstring and one mkdocstrings ``:::`` directive per name of its ``__all__``, sorted into errors,
-classes, functions and constants (``__all__`` order inside each group).
+classes, functions and constants (``__all__`` order inside each group).  The
+home page's ``<!-- sseio-api-index -->`` line becomes a table of the packages,
+each with the first line of its docstring.
 
 What this guarantees: every public package is rendered exactly once (a
 duplicate, stray or missing marker fails the build), and every name in its
@@ -36,6 +38,9 @@ ROOT = "sseio"
 
 MARKER = re.compile(r"^<!-- sseio-api: (?P<package>[\w.]+) -->[ \t]*$", re.MULTILINE)
 """The line a reference page puts where the package's names go."""
+
+INDEX_MARKER = re.compile(r"^<!-- sseio-api-index -->[ \t]*$", re.MULTILINE)
+"""The line the home page puts where the table of public packages goes."""
 
 GROUPS = ("Errors", "Classes", "Functions", "Constants")
 """The sections of a page, in order; empty ones are left out."""
@@ -115,6 +120,23 @@ def generated_page(package: str) -> str:
     return f"<!-- sseio-api: {package} -->\n"
 
 
+def summary(package: str) -> str:
+    """The first line of ``package``'s docstring, without the leading ``name:``."""
+    doc = (importlib.import_module(package).__doc__ or "").strip()
+    first = doc.splitlines()[0] if doc else ""
+    return first.removeprefix(f"{package}:").strip()
+
+
+def index_table(from_page: str) -> str:
+    """A Markdown table of the public packages, linked from ``from_page``'s folder."""
+    depth = from_page.count("/")
+    rows = ["| package | what it is for |", "|---|---|"]
+    for package in public_packages():
+        link = "../" * depth + page_of(package)
+        rows.append(f"| [`{package}`]({link}) | {summary(package)} |")
+    return "\n".join(rows) + "\n"
+
+
 def directives(markdown: str) -> list[str]:
     """The object paths of the ``:::`` directives in ``markdown``, in order."""
     return re.findall(r"^::: ([\w.]+)[ \t]*$", markdown, flags=re.MULTILINE)
@@ -172,8 +194,10 @@ def on_pre_build(config: Any) -> None:
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    """Expand the markers on one page."""
-    return expand(markdown, page.file.src_uri, public_packages())
+    """Expand the markers on one page (and the package table on any page that asks)."""
+    where = page.file.src_uri
+    markdown = INDEX_MARKER.sub(lambda _: index_table(where), markdown)
+    return expand(markdown, where, public_packages())
 
 
 def on_post_build(config: Any) -> None:
