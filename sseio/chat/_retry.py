@@ -150,6 +150,13 @@ class ChatRetry:
     def __post_init__(self) -> None:
         if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):
             raise UsageError(f"max_retries must be an int, got {self.max_retries!r}")
+        for name in ("delay", "backoff", "max_delay", "jitter", "max_retry_after", "max_elapsed"):
+            value = getattr(self, name)
+            if value is None and name == "max_elapsed":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                allowed = " or None" if name == "max_elapsed" else ""
+                raise UsageError(f"{name} must be a number >= 0{allowed}, got {value!r}")
         if self.max_retries < 0:
             raise UsageError(f"max_retries must be >= 0, got {self.max_retries}")
         if not 0 <= self.delay <= self.max_delay:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from chat_helpers import response_error
 
@@ -84,3 +86,23 @@ def test_retry_policy_validation() -> None:
     ]:
         with pytest.raises(sseio.UsageError):
             ChatRetry(**bad)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("max_retries", "2"),
+        ("max_retries", True),
+        ("delay", "1"),
+        ("backoff", None),
+        ("max_delay", float("nan")),
+        ("jitter", True),
+        ("max_retry_after", None),
+        ("max_retry_after", -1),
+        ("max_elapsed", "x"),
+        ("max_elapsed", float("nan")),
+    ],
+)
+def test_retry_policy_types_are_checked(name: str, value: Any) -> None:
+    with pytest.raises(sseio.UsageError, match=rf"^{name} must be"):
+        ChatRetry(**{name: value})
