@@ -45,7 +45,8 @@ searched once with C-level ``find`` and a compiled pattern, plus a look at the
 last ``len(longest tag) - 1`` characters for a tag fragment, so the total work
 is linear in the text however it is cut.
 
-``feed`` takes ``str`` only (``None`` is not an empty piece).
+``feed`` and ``split_think`` take ``str`` only (``None`` is not an empty piece):
+anything else is a ``UsageError``.
 """
 
 from __future__ import annotations
@@ -130,6 +131,8 @@ class ThinkSplitter:
 
     def feed(self, text: str) -> tuple[str, str]:
         """Return the ``(content, reasoning)`` text this piece made certain."""
+        if not isinstance(text, str):
+            raise UsageError(f"feed() takes a str, got {type(text).__name__}")
         if self._stop not in text:
             return (text, "") if self._open is None else ("", text)
         return self._split(text)
@@ -201,6 +204,8 @@ class ThinkSplitter:
 
 def split_think(text: str, tags: Iterable[tuple[str, str]] = DEFAULT_TAGS) -> tuple[str, str]:
     """Split a whole text into ``(content, reasoning)`` by the ``ThinkSplitter`` rules."""
+    if not isinstance(text, str):
+        raise UsageError(f"split_think() takes a str, got {type(text).__name__}")
     splitter = ThinkSplitter(tags)
     content, reasoning = splitter.feed(text)
     rest_content, rest_reasoning = splitter.close()

@@ -438,3 +438,11 @@ def test_random_tag_sets_agree_with_reference(
     assert run(pieces, tags) == (content, reasoning)
     assert run(list(text), tags) == (content, reasoning)
     assert len(content) + len(reasoning) + sum(len(tag) for _, tag in removed) == len(text)
+
+
+@pytest.mark.parametrize("piece", [None, b"<think>", ["<"], ["x"], 5])
+def test_feed_and_split_think_take_text_only(piece: object) -> None:
+    with pytest.raises(UsageError, match="takes a str"):
+        ThinkSplitter().feed(piece)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="takes a str"):
+        split_think(piece)  # type: ignore[arg-type]
