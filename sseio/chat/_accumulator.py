@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .._core.errors import UsageError
 from ._types import (
     ChatChoice,
     ChatChunk,
@@ -112,6 +113,9 @@ class ChatAccumulator:
         self.chunks = 0
 
     def add(self, chunk: ChatChunk) -> None:
+        """Take one chunk (anything else is a ``UsageError``: ``parse_chunk`` makes chunks)."""
+        if type(chunk) is not ChatChunk and not isinstance(chunk, ChatChunk):
+            raise UsageError(f"add() takes a ChatChunk, got {type(chunk).__name__}")
         self.chunks += 1
         if self.id is None:
             self.id, self.model, self.created = chunk.id, chunk.model, chunk.created

@@ -6,6 +6,7 @@ import json
 import random
 from typing import Any
 
+import pytest
 from chat_helpers import payload, tool_delta
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -117,3 +118,9 @@ def test_tool_call_fragments_in_any_interleaving(order: list[int], rng: random.R
     assert [c.index for c in calls] == [0, 1, 2]
     assert [json.loads(c.function.arguments) for c in calls] == [{"k0": 0}, {"k1": 1}, {"k2": 2}]
     assert [c.id for c in calls] == ["call_0", "call_1", "call_2"]
+
+
+@pytest.mark.parametrize("item", [5, None, {"choices": []}])
+def test_add_takes_chunks_only(item: object) -> None:
+    with pytest.raises(sseio.UsageError, match=r"add\(\) takes a ChatChunk"):
+        sseio.chat.ChatAccumulator().add(item)  # type: ignore[arg-type]
