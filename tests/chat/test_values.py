@@ -245,3 +245,58 @@ def test_public_field_names_are_the_ones_of_before() -> None:
     assert names(chat.ChatChoice)[:3] == ("index", "message", "finish_reason")
     assert names(chat.ChatMessage)[:5] == ("role", "content", "reasoning", "tool_calls", "refusal")
     assert names(chat.ToolCall)[:4] == ("id", "type", "function", "index")
+
+
+JSON_LEAF = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
+EXTRA = st.dictionaries(st.sampled_from(["x", "audio", "annotations"]), JSON_LEAF, max_size=2)
+TEXT = st.none() | st.text(max_size=6)
+
+
+@st.composite
+def chunk_objects(draw: st.DrawFn) -> dict[str, Any]:
+    def maybe(target: dict[str, Any], key: str, value: st.SearchStrategy[Any]) -> None:
+        if draw(st.booleans()):
+            target[key] = draw(value)
+
+    choices = []
+    for _ in range(draw(st.integers(0, 2))):
+        delta: dict[str, Any] = dict(draw(EXTRA))
+        for key in ("role", "content", "reasoning_content", "reasoning", "refusal"):
+            maybe(delta, key, TEXT)
+        if draw(st.booleans()):
+            call: dict[str, Any] = dict(draw(EXTRA))
+            maybe(call, "index", st.none() | st.integers(0, 3))
+            maybe(call, "id", TEXT)
+            maybe(
+                call,
+                "function",
+                st.none() | st.fixed_dictionaries({}, optional={"name": TEXT, "arguments": TEXT}),
+            )
+            delta["tool_calls"] = [call]
+        choice: dict[str, Any] = dict(draw(EXTRA))
+        maybe(choice, "index", st.integers(0, 3))
+        maybe(choice, "delta", st.just(delta))
+        maybe(choice, "finish_reason", st.none() | st.sampled_from(["stop", "length"]))
+        maybe(choice, "logprobs", st.none() | st.just({"content": []}))
+        choices.append(choice)
+    raw: dict[str, Any] = dict(draw(EXTRA))
+    for key in ("id", "model", "object", "system_fingerprint"):
+        maybe(raw, key, TEXT)
+    maybe(raw, "created", st.none() | st.integers(0, 2**40))
+    maybe(
+        raw,
+        "usage",
+        st.none() | st.fixed_dictionaries({}, optional={"total_tokens": st.integers(0, 9)}),
+    )
+    raw["choices"] = choices
+    return raw
+
+
+@given(chunk_objects())
+@settings(max_examples=300, deadline=None)
+def test_any_chunk_round_trips_through_json(raw: dict[str, Any]) -> None:
+    chunk = parse_chunk(raw)
+    again = reparsed(chunk)
+    assert again == chunk
+    assert again.to_dict() == chunk.to_dict()
+    assert json.loads(json.dumps(chunk.to_dict())) == chunk.to_dict()
