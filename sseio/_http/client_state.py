@@ -73,7 +73,7 @@ class Settings:
     """What a client applies to every stream it opens (both adapters' clients)."""
 
     base_url: str = ""
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # may hold credentials
     timeout: Timeout = DEFAULT_TIMEOUT
     reconnect: Reconnect | None = None
     ssl_context: Any = None

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -436,7 +436,7 @@ class ChatSettings:
     """A chat client's settings, checked; ``prepare`` turns one call into a request."""
 
     base_url: str
-    headers: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str], ...] = field(repr=False)  # holds the API key
     timeout: Timeout
     retry: ChatRetry
     split_think: bool

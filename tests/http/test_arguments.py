@@ -166,3 +166,14 @@ async def test_aiter_sse_names_text_chunks() -> None:
 def test_a_bytearray_and_a_memoryview_are_fed_as_bytes() -> None:
     assert sseio.SSEDecoder().feed(bytearray(b"data: a\n\n")) == [sseio.ServerSentEvent(data="a")]
     assert sseio.SSEDecoder().feed(memoryview(b"data: b\n\n")) == [sseio.ServerSentEvent(data="b")]
+
+
+def test_settings_reprs_hold_no_credentials() -> None:
+    from sseio.chat import ChatClient, MessagesClient, ResponsesClient
+
+    client = sseio.Client(headers={"Authorization": "Bearer sk-secret-1"})
+    assert "sk-secret" not in repr(client.settings)
+    for chat_client in (ChatClient, ResponsesClient, MessagesClient):
+        with chat_client(base_url="http://127.0.0.1:9/v1", api_key="sk-secret-2") as made:
+            assert "sk-secret" not in repr(made.settings)
+            assert "sk-secret" not in repr(made)
