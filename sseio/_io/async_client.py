@@ -22,10 +22,17 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from logging import DEBUG, INFO, WARNING, getLogger
 from typing import Any, Generic, Literal, TypeVar, cast, overload
 
-from .._core.errors import ConnectError, EventTimeout, ReadTimeout, SSEError, UsageError
+from .._core.errors import (
+    ConnectError,
+    EventTimeout,
+    LimitExceeded,
+    ReadTimeout,
+    SSEError,
+    UsageError,
+)
 from .._core.events import Comment, Done, ServerSentEvent
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
-from .._core.lines import DEFAULT_MAX_LINE_SIZE
+from .._core.lines import DEFAULT_MAX_LINE_SIZE, check_limit
 from .._http.arguments import (
     ClientCert,
     QueryParams,
@@ -63,7 +70,7 @@ from .._http.proxy import (
     forwarded,
     proxy_refused,
 )
-from .._http.reconnect import DEFAULT_TIMEOUT, Reconnect, Timeout
+from .._http.reconnect import DEFAULT_TIMEOUT, NO_RECONNECT, Reconnect, Timeout
 from .._http.redirects import DEFAULT_MAX_REDIRECTS, redirect
 from .._http.request import Request
 from . import anyio_backend as backend
@@ -72,6 +79,9 @@ from .tls import build_client_context, client_context
 __all__ = ["AsyncClient", "AsyncEventSource", "aconnect_sse"]
 
 _log = getLogger("sseio.client")
+
+DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
+"""64 MiB: the most ``request()`` reads of one answer unless told otherwise."""
 
 
 E = TypeVar("E", bound="ServerSentEvent | Comment", covariant=True)
@@ -97,6 +107,7 @@ class AsyncEventSource(Generic[E]):
         "_state",
         "_stream",
         "_timeout",
+        "_whole",
     )
 
     def __init__(
@@ -105,7 +116,9 @@ class AsyncEventSource(Generic[E]):
         settings: Settings,
         timeout: Timeout,
         pool: IdlePool[backend.Stream] | None = None,
+        whole: bool = False,
     ) -> None:
+        self._whole = whole  # a whole answer is wanted (request()), not an event stream
         self._state = state
         self._settings = settings
         self._timeout = timeout
@@ -117,7 +130,7 @@ class AsyncEventSource(Generic[E]):
         self._last_event_at = 0.0
         self._closed = False
         self._restart = False  # restart() asked for a new connection
-        self._ended = False  # the stream_ended hook has run
+        self._ended = whole  # the stream_ended hook has run (a whole answer has none)
         self._iterator: AsyncGenerator[ServerSentEvent | Comment, None] | None = None
 
     @property
@@ -313,7 +326,8 @@ class AsyncEventSource(Generic[E]):
             assert response is not None
             try:
                 follow = redirect(request, response, hops, self._settings.max_redirects)
-                if follow is None and not check_response(response):
+                wanted = response.status_code < 400 if self._whole else check_response(response)
+                if follow is None and not wanted:
                     body = await self._error_body(stream, exchange, body)
                     refused = route and proxy_refused(
                         route, response.status_code, response.reason, response.headers, body
@@ -330,8 +344,32 @@ class AsyncEventSource(Generic[E]):
         self._restart = False  # a new connection is what a restart asks for
         self._state.opened(response, backend.now())
         self._last_event_at = backend.now()
+        if self._whole:
+            self._pending = [body]  # type: ignore[list-item]  # raw bytes, for read_whole()
+            return
         self._pending = self._state.feed(body) if body else []
         self._state.events_arrived = False
+
+    async def read_whole(self, limit: int) -> bytes:
+        """The whole body of a ``request()``'s answer, at most ``limit`` bytes
+        (``LimitExceeded`` over it); the connection then goes back to the pool."""
+        stream, exchange = self._stream, self._exchange
+        if stream is None or exchange is None:
+            return b""
+        pending: list[Any] = self._pending  # the head's read: raw bytes in this mode
+        pieces: list[bytes] = [piece for piece in pending if isinstance(piece, bytes)]
+        self._pending = []
+        size = sum(map(len, pieces))
+        while not exchange.ended:
+            piece = exchange.receive(await backend.receive(stream, self._timeout.read))
+            size += len(piece)
+            if size > limit:
+                raise LimitExceeded("max_body_size", limit, size)
+            pieces.append(piece)
+        if size > limit:
+            raise LimitExceeded("max_body_size", limit, size)
+        await self._drop()
+        return b"".join(pieces)
 
     async def _request(
         self, request: Request, route: ProxyRoute | None
@@ -597,6 +635,51 @@ class AsyncClient:
         )
         timeout = self.settings.timeout_for(timeout)
         return AsyncEventSource(state, self.settings, timeout, self._pool)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
+        params: QueryParams | None = None,
+        json: Any = None,
+        content: bytes | str | None = None,
+        timeout: Timeout | float | None = None,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    ) -> tuple[Response, bytes]:
+        """One whole answer, not a stream: its response head and its body (read
+        whole, at most ``max_body_size`` bytes).
+
+        Routed, proxied, redirected and pooled as ``stream()`` is; an answer with
+        status 400 or more raises the ``ResponseError`` a stream would.  Sent once:
+        no reconnect policy applies.  ``Accept: text/event-stream`` is sent unless
+        ``headers`` give another ``Accept``.
+        """
+        check_limit("max_body_size", max_body_size)
+        state = self.settings.state_for(
+            method,
+            url,
+            headers=headers,
+            json=json,
+            content=content,
+            reconnect=NO_RECONNECT,
+            last_event_id="",
+            comments=False,
+            done_sentinel=None,
+            max_line_size=DEFAULT_MAX_LINE_SIZE,
+            max_event_size=DEFAULT_MAX_EVENT_SIZE,
+            params=params,
+        )
+        timeout = self.settings.timeout_for(timeout)
+        source: AsyncEventSource[Any] = AsyncEventSource(
+            state, self.settings, timeout, self._pool, whole=True
+        )
+        async with source:
+            body = await source.read_whole(max_body_size)
+            response = source.response
+        assert response is not None  # opened: a failure raised instead
+        return response, body
 
     @property
     def idle_connections(self) -> int:

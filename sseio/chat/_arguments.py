@@ -99,17 +99,13 @@ def check_client_options(
 def check_messages(messages: object) -> list[Mapping[str, Any]]:
     """The messages as a list: an iterable of mappings (a list of dicts, usually), not empty."""
     if isinstance(messages, (str, bytes, Mapping)) or not isinstance(messages, Iterable):
-        raise UsageError(
-            f"messages must be a list of message mappings, got {_a(messages)}"
-        )
+        raise UsageError(f"messages must be a list of message mappings, got {_a(messages)}")
     listed = list(messages)
     if not listed:
         raise UsageError("messages must not be empty")
     for position, message in enumerate(listed):
         if not isinstance(message, Mapping):
-            raise UsageError(
-                f"messages[{position}] must be a mapping (a dict), got {_a(message)}"
-            )
+            raise UsageError(f"messages[{position}] must be a mapping (a dict), got {_a(message)}")
     return listed
 
 

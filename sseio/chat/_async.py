@@ -23,7 +23,7 @@ from typing import Any, Literal
 from .._core.errors import SSEError
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
 from .._http.arguments import ClientCert
-from .._http.exchange import Response
+from .._http.exchange import Response, error_from_response
 from .._http.observe import Hooks, RetryScheduled, redacted_url
 from .._http.proxy import Proxy
 from .._http.reconnect import NO_RECONNECT, Timeout
@@ -124,6 +124,9 @@ class AsyncChatStream:
         call = self._call
         while True:
             try:
+                if not call.streaming:
+                    await self._whole()
+                    return
                 async with self._http.stream(
                     "POST",
                     self._url,
@@ -148,8 +151,6 @@ class AsyncChatStream:
                     call.on_end()
                 return
             except SSEError as exc:
-                if call.on_answer(exc):
-                    return  # the whole answer, where one was asked for (create())
                 error = call.classify(exc, backend.wall_clock())
                 delay = call.decide(error, now=backend.now(), wall_clock=backend.wall_clock())
                 if delay is None:
@@ -163,6 +164,20 @@ class AsyncChatStream:
                     raise given_up  # noqa: B904 (the original is its cause or context)
                 await self._retrying(error, delay)
                 await backend.sleep(delay)
+
+    async def _whole(self) -> None:
+        """A non-streaming request (``create()``): the whole answer, read and kept."""
+        response, body = await self._http.request(
+            "POST",
+            self._url,
+            headers=self._headers,
+            content=self._content,
+            timeout=self._timeout,
+            max_body_size=self._max_event_size,
+        )
+        self.response = response
+        if not self._call.on_whole(response.media_type, body):
+            raise error_from_response(response, body)
 
     async def _retrying(self, error: SSEError, delay: float) -> None:
         """Tell the log and the hook that the request will be sent again."""

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from .._core.errors import LimitExceeded, ResponseError, SSEError, UsageError
-from .._core.events import Comment, ServerSentEvent, make_event
+from .._core.decoder import SSEDecoder
+from .._core.errors import ResponseError, SSEError, UsageError
+from .._core.events import Comment, Done, ServerSentEvent, make_event
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
 from .._http.client_state import merge_headers
-from .._http.exchange import ERROR_BODY_LIMIT
 from .._http.observe import reconnect_reason
 from .._http.reconnect import Timeout
 from ._accumulator import ChatAccumulator
@@ -309,24 +309,28 @@ class ChatCall:
 
     # ---- a whole answer (create())
 
-    def on_answer(self, error: SSEError) -> bool:
-        """Whether ``error`` (the transport's refusal of a 200 that is not an event
-        stream) is the whole answer to a non-streaming request: a JSON
-        ``chat.completion``, then kept for ``final()``.  A 200 JSON error object
-        raises its ``APIError``, another JSON object ``UnexpectedStream``, and an
-        answer too long for the transport to have read whole ``LimitExceeded``."""
-        if (
-            self.streaming
-            or not isinstance(error, ResponseError)
-            or error.status_code != 200
-            or not _is_json(error.content_type)
-        ):
+    def on_whole(self, media_type: str, body: bytes) -> bool:
+        """Take the whole answer to a non-streaming request (``create()``): a JSON
+        ``chat.completion``, kept for ``final()``, or an event stream sent anyway,
+        read as a stream would be.  ``False``: the body is neither (then the
+        caller raises).  A 200 JSON error object raises its ``APIError``, another
+        JSON object ``UnexpectedStream``."""
+        if media_type == "text/event-stream":
+            decoder = SSEDecoder(max_event_size=max(len(body), 1))
+            items = [*decoder.feed(body), *decoder.close()]
+            for item in items:
+                if isinstance(item, Done):
+                    self.on_done()
+                    return True
+                self.on_event(item)
+            self.on_end()
+            return True
+        if not _is_json(media_type):
             return False
-        payload = error.json
-        if payload is None:
-            if len(error.body) >= ERROR_BODY_LIMIT:
-                raise LimitExceeded("max_answer_size", ERROR_BODY_LIMIT, len(error.body) + 1)
-            return False  # not JSON after all: raised as the ResponseError it is
+        try:
+            payload = loads(body.decode("utf-8", "replace"))
+        except ValueError:
+            return False  # not JSON after all: the caller raises
         if type(payload) is dict and "choices" not in payload:
             if "error" in payload or payload.get("type") == "error":
                 api_error = stream_error(make_event("message", "", "", None), payload)

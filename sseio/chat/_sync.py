@@ -15,7 +15,7 @@ from typing import Any, Literal
 from .._core.errors import SSEError
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
 from .._http.arguments import ClientCert
-from .._http.exchange import Response
+from .._http.exchange import Response, error_from_response
 from .._http.observe import Hooks, RetryScheduled, redacted_url
 from .._http.proxy import Proxy
 from .._http.reconnect import NO_RECONNECT, Timeout
@@ -116,6 +116,9 @@ class ChatStream:
         call = self._call
         while True:
             try:
+                if not call.streaming:
+                    self._whole()
+                    return
                 with self._http.stream(
                     "POST",
                     self._url,
@@ -140,8 +143,6 @@ class ChatStream:
                     call.on_end()
                 return
             except SSEError as exc:
-                if call.on_answer(exc):
-                    return  # the whole answer, where one was asked for (create())
                 error = call.classify(exc, backend.wall_clock())
                 delay = call.decide(error, now=backend.now(), wall_clock=backend.wall_clock())
                 if delay is None:
@@ -155,6 +156,20 @@ class ChatStream:
                     raise given_up  # noqa: B904 (the original is its cause or context)
                 self._retrying(error, delay)
                 backend.sleep(delay)
+
+    def _whole(self) -> None:
+        """A non-streaming request (``create()``): the whole answer, read and kept."""
+        response, body = self._http.request(
+            "POST",
+            self._url,
+            headers=self._headers,
+            content=self._content,
+            timeout=self._timeout,
+            max_body_size=self._max_event_size,
+        )
+        self.response = response
+        if not self._call.on_whole(response.media_type, body):
+            raise error_from_response(response, body)
 
     def _retrying(self, error: SSEError, delay: float) -> None:
         """Tell the log and the hook that the request will be sent again."""

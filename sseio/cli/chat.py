@@ -22,6 +22,7 @@ a free loopback port in this process and chats with it over a real socket.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -85,8 +86,8 @@ def add_chat_commands(commands: Any) -> None:
         "serve",
         help="run the mock OpenAI-compatible API server",
         description="Serve the embedded mock API (POST /v1/chat/completions, "
-        "/v1/responses and /v1/messages, GET /v1/models) until interrupted.  Fault modes are chosen per request with "
-        "the X-Mock-Fault header.",
+        "/v1/responses and /v1/messages, GET /v1/models) until interrupted.  "
+        "Fault modes are chosen per request with the X-Mock-Fault header.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (0: any)")
@@ -501,7 +502,13 @@ def _serve(args: argparse.Namespace) -> int:
             )
             await anyio.sleep_forever()
 
-    anyio.run(serve)
+    try:
+        anyio.run(serve)
+    except asyncio.CancelledError:
+        # Before Python 3.11 the asyncio runner reports Ctrl-C as a cancellation.
+        if sys.version_info < (3, 11):
+            raise KeyboardInterrupt from None
+        raise
     return 0
 
 

@@ -823,7 +823,7 @@ def test_a_responses_stream_is_named_not_truncated(backend: str) -> None:
 # --------------------------------------------------------------------------- create() odd answers
 
 
-def answer_with(answer: Any) -> Any:
+def answer_with(answer: Any, **options: Any) -> Any:
     """A blocking ChatClient.create() against a server whose every answer is ``answer``."""
     from sseio.server import serve_in_thread
 
@@ -832,7 +832,7 @@ def answer_with(answer: Any) -> Any:
 
     with (
         serve_in_thread(handler) as server,
-        sseio.chat.ChatClient(base_url=server.url + "/v1", retry=FAST_RETRY) as client,
+        sseio.chat.ChatClient(base_url=server.url + "/v1", retry=FAST_RETRY, **options) as client,
     ):
         return client.create(model="m", messages=MESSAGES)
 
@@ -854,13 +854,14 @@ def test_create_of_another_apis_object_is_unexpected() -> None:
     assert caught.value.expected == "a chat.completion object"
 
 
-def test_create_of_an_answer_too_big_to_read_whole_names_the_limit() -> None:
+def test_create_reads_a_long_answer_whole_up_to_max_event_size() -> None:
     from sseio.server import Response
 
-    big = {"object": "chat.completion", "choices": [{"message": {"content": "x" * 100_000}}]}
-    with pytest.raises(sseio.LimitExceeded, match="max_answer_size") as caught:
-        answer_with(Response.json(big))
-    assert caught.value.limit == 65536
+    big = {"object": "chat.completion", "choices": [{"message": {"content": "x" * 300_000}}]}
+    assert answer_with(Response.json(big)).content == "x" * 300_000
+    with pytest.raises(sseio.LimitExceeded, match="max_body_size") as caught:
+        answer_with(Response.json(big), max_event_size=100_000)
+    assert caught.value.limit == 100_000
 
 
 def test_create_reads_a_stream_sent_anyway() -> None:
@@ -885,3 +886,17 @@ def payload_of(content: str | None, finish: str | None = None) -> dict[str, Any]
         "model": "m",
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
     }
+
+
+def test_create_keeps_the_connection_and_reports_no_stream_end() -> None:
+    ended: list[Any] = []
+    hooks = sseio.Hooks(stream_ended=ended.append)
+    with (
+        mock_in_thread(MockConfig(keepalive=None)) as (server, _api),
+        sseio.chat.ChatClient(base_url=server.url + "/v1", hooks=hooks) as client,
+    ):
+        first = client.create(model="m", messages=MESSAGES)
+        second = client.create(model="m", messages=MESSAGES)
+        assert first.content == second.content != ""
+        assert client._http.idle_connections == 1  # one connection served both
+    assert ended == []

@@ -8,6 +8,7 @@ from inside the loop, and run many streams at once.
 
 from __future__ import annotations
 
+import json
 import time
 
 import anyio
@@ -200,3 +201,35 @@ async def test_params_and_a_timeout_in_seconds(async_env: Env) -> None:
                 assert [item async for item in source] in ([sse("a")], [sse("b")])
     targets = [request.target for request in server.requests]
     assert targets == ["/e?v=1&key=k+1&topic=x&topic=y", "/e?v=1&key=k+1"]
+
+
+async def test_request_reads_a_whole_answer_and_pools_the_connection(async_env: Env) -> None:
+    from sse_server import json_reply, redirect
+
+    server = async_env.server
+    big = {"text": "x" * 300_000}
+    server.script(
+        redirect(307, "/answer?moved=1"),
+        json_reply(200, big, framing="chunked"),
+        json_reply(200, {"n": 2}),
+        json_reply(404, {"error": {"message": "nope"}}),
+        json_reply(200, big),
+    )
+    async with sseio.AsyncClient(timeout=5) as client:
+        response, body = await client.request(
+            "POST", server.url("/start"), json={"q": 1}, headers={"Accept": "application/json"}
+        )
+        assert (response.status_code, response.media_type) == (200, "application/json")
+        assert json.loads(body) == big
+        assert client.idle_connections == 1
+        response, body = await client.request("GET", server.url("/again"), params={"p": "1"})
+        assert json.loads(body) == {"n": 2}
+        with pytest.raises(sseio.ResponseError) as refused:
+            await client.request("GET", server.url("/missing"))
+        assert refused.value.status_code == 404
+        with pytest.raises(sseio.LimitExceeded, match="max_body_size"):
+            await client.request("GET", server.url("/big"), max_body_size=100_000)
+    targets = [request.target for request in server.requests]
+    assert targets == ["/start", "/answer?moved=1", "/again?p=1", "/missing", "/big"]
+    assert server.requests[1].header("accept") == "application/json"
+    assert len(server.connections) <= 3  # the first connection served three requests

@@ -156,3 +156,16 @@ def test_params_and_a_timeout_in_seconds(blocking_env: Env) -> None:
     with sseio.connect_sse(server.url("/e"), params=[("n", 1), ("on", True)], timeout=5) as source:
         assert list(source) == [sse("a")]
     assert [request.target for request in server.requests] == ["/e?n=1&on=true"]
+
+
+def test_request_reads_a_whole_answer(blocking_env: Env) -> None:
+    from sse_server import json_reply
+
+    server = blocking_env.server
+    server.script(json_reply(200, {"ok": True}), json_reply(200, {"ok": 2}))
+    with sseio.Client() as client:
+        response, body = client.request("GET", server.url("/a"), timeout=5)
+        assert (response.status_code, body) == (200, b'{"ok": true}')
+        assert client.request("GET", server.url("/b"))[1] == b'{"ok": 2}'
+        assert client.idle_connections == 1
+    assert len(server.connections) == 1
