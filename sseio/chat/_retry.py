@@ -53,6 +53,7 @@ _RETRYABLE_WORDS = (
     "timeout",
     "capacity",
     "busy",
+    "api_error",  # Anthropic's in-stream internal error
 )
 
 

@@ -106,3 +106,17 @@ def test_retry_policy_validation() -> None:
 def test_retry_policy_types_are_checked(name: str, value: Any) -> None:
     with pytest.raises(sseio.UsageError, match=rf"^{name} must be"):
         ChatRetry(**{name: value})
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [("api_error", True), ("overloaded_error", True), ("invalid_request_error", False)],
+)
+def test_anthropic_error_types_in_a_stream(kind: str, expected: bool) -> None:
+    from sseio._core.events import make_event
+    from sseio.chat._retry import stream_error
+
+    payload = {"type": "error", "error": {"type": kind, "message": "m"}}
+    error = stream_error(make_event("error", "", "", None), payload)
+    assert error is not None
+    assert error.retryable is expected
