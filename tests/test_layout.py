@@ -89,8 +89,9 @@ RULES: Mapping[str, Rule] = {
     "_http": _rule(PURE, ["h11"], io_stdlib=False),
     "_io": _rule(BELOW_TOP, ["anyio", "certifi", "sniffio", "h11", "truststore"], io_stdlib=True),
     "sseio": _rule(BELOW_TOP, (), io_stdlib=True),  # the top __init__.py
-    # The chat adapters get clocks and sleeping from sseio._io's backends.
-    "chat": _rule([*BELOW_TOP, "chat"], ["orjson"], io_stdlib=False),
+    # The chat adapters get clocks and sleeping from sseio._io's backends; they reach
+    # sseio.httpx only when given an httpx client (import sseio.chat never loads it).
+    "chat": _rule([*BELOW_TOP, "httpx", "chat"], ["orjson"], io_stdlib=False),
     "server": _rule([*BELOW_TOP, "server"], ["anyio", "h11"], io_stdlib=True),
     # sseio over the caller's httpx client; its backends drive httpx and anyio.
     "httpx": _rule([*BELOW_TOP, "httpx"], ["httpx", "anyio"], io_stdlib=True),
@@ -420,10 +421,11 @@ BAD_IMPORTS = {
     "top package imports chat": ("__init__.py", "from .chat import _types\n", "layer 'chat'"),
     "top package imports httpx": ("__init__.py", "from .httpx import _async\n", "layer 'httpx'"),
     "io imports httpx": ("_io/client.py", "import httpx\n", "third-party 'httpx'"),
-    "chat imports the httpx layer": (
+    "chat imports httpx itself": ("chat/_async.py", "import httpx\n", "third-party 'httpx'"),
+    "chat imports the testing layer": (
         "chat/_async.py",
-        "from ..httpx import _async\n",
-        "layer 'chat' may not import layer 'httpx'",
+        "from ..testing import _mock\n",
+        "layer 'chat' may not import layer 'testing'",
     ),
     "httpx imports chat": ("httpx/_x.py", "from ..chat import _types\n", "import layer 'chat'"),
     "httpx imports a stranger": ("httpx/_x.py", "import requests\n", "third-party 'requests'"),

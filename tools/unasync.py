@@ -40,6 +40,10 @@ TWINS = {
         "sseio/httpx/_sync.py",
         "Event streams over an ``httpx.Client``: ``connect_sse``, ``EventSource``, ``Client``.",
     ),
+    "sseio/chat/_transport_async.py": (
+        "sseio/chat/_transport_sync.py",
+        "What a blocking chat client streams over: sseio's own ``Client``, or the caller's.",
+    ),
     "sseio/chat/_streams_async.py": (
         "sseio/chat/_streams_sync.py",
         "The blocking Responses and Messages clients: ``ResponsesClient``, ``MessagesClient``.",
@@ -66,8 +70,10 @@ NAMES = {
     "__anext__": "__next__",
     "aclose": "close",
     "aconnect_sse": "connect_sse",
+    "aiter_bytes": "iter_bytes",
     "anyio_backend": "socket_backend",
     "async_client": "sync_client",
+    "_transport_async": "_transport_sync",
     "asynccontextmanager": "contextmanager",
 }
 _NAME = re.compile(r"\b(" + "|".join(map(re.escape, NAMES)) + r")\b")

@@ -34,6 +34,7 @@ from ._awaiting import must_await
 from ._call import CHAT_TIMEOUT, ChatSettings, PreparedCall, retry_reason
 from ._retry import ChatRetry
 from ._think import DEFAULT_TAGS
+from ._transport_async import chat_transport, own_options
 from ._types import ChatChunk, ChatCompletion
 
 __all__ = ["AsyncChatClient", "AsyncChatStream"]
@@ -228,6 +229,7 @@ class AsyncChatClient:
         trust_env: bool = True,
         cert: ClientCert | None = None,
         trust: Literal["certifi", "system"] = "certifi",
+        http_client: Any = None,
     ) -> None:
         self.settings = ChatSettings.create(
             base_url=base_url,
@@ -241,15 +243,18 @@ class AsyncChatClient:
             max_event_size=max_event_size,
         )
         self._hooks = hooks
-        self._http = AsyncClient(
+        self._http = chat_transport(
+            http_client,
             timeout=self.settings.timeout,
-            ssl_context=ssl_context,
-            verify=verify,
             hooks=hooks,
-            proxy=proxy,
-            trust_env=trust_env,
-            cert=cert,
-            trust=trust,
+            own_options=own_options(
+                ssl_context=ssl_context,
+                verify=verify,
+                proxy=proxy,
+                trust_env=trust_env,
+                cert=cert,
+                trust=trust,
+            ),
         )
 
     def stream(

@@ -38,6 +38,7 @@ from ._responses_call import ResponsesSettings
 from ._responses_types import ModelResponse, ResponseStreamEvent
 from ._retry import ChatRetry
 from ._shaped import ShapedCall, StreamPiece
+from ._transport_async import chat_transport, own_options
 
 __all__ = [
     "AsyncMessagesClient",
@@ -230,20 +231,24 @@ class _AsyncShapedClient:
         timeout: Timeout,
         cert: ClientCert | None,
         trust: Literal["certifi", "system"],
+        http_client: Any = None,
     ) -> None:
         if isinstance(max_event_size, bool) or not isinstance(max_event_size, int):
             raise UsageError(f"max_event_size must be an int, got {max_event_size!r}")
         self._max_event_size = max_event_size
         self._hooks = hooks
-        self._http = AsyncClient(
+        self._http = chat_transport(
+            http_client,
             timeout=timeout,
-            ssl_context=ssl_context,
-            verify=verify,
             hooks=hooks,
-            proxy=proxy,
-            trust_env=trust_env,
-            cert=cert,
-            trust=trust,
+            own_options=own_options(
+                ssl_context=ssl_context,
+                verify=verify,
+                proxy=proxy,
+                trust_env=trust_env,
+                cert=cert,
+                trust=trust,
+            ),
         )
 
     async def aclose(self) -> None:
@@ -276,6 +281,7 @@ class AsyncResponsesClient(_AsyncShapedClient):
         trust_env: bool = True,
         cert: ClientCert | None = None,
         trust: Literal["certifi", "system"] = "certifi",
+        http_client: Any = None,
     ) -> None:
         self.settings = ResponsesSettings.create(
             base_url=base_url,
@@ -295,6 +301,7 @@ class AsyncResponsesClient(_AsyncShapedClient):
             timeout=self.settings.timeout,
             cert=cert,
             trust=trust,
+            http_client=http_client,
         )
 
     def stream(
@@ -373,6 +380,7 @@ class AsyncMessagesClient(_AsyncShapedClient):
         trust_env: bool = True,
         cert: ClientCert | None = None,
         trust: Literal["certifi", "system"] = "certifi",
+        http_client: Any = None,
     ) -> None:
         self.settings = MessagesSettings.create(
             base_url=base_url,
@@ -392,6 +400,7 @@ class AsyncMessagesClient(_AsyncShapedClient):
             timeout=self.settings.timeout,
             cert=cert,
             trust=trust,
+            http_client=http_client,
         )
 
     def stream(

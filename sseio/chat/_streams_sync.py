@@ -29,6 +29,7 @@ from ._responses_call import ResponsesSettings
 from ._responses_types import ModelResponse, ResponseStreamEvent
 from ._retry import ChatRetry
 from ._shaped import ShapedCall, StreamPiece
+from ._transport_sync import chat_transport, own_options
 
 __all__ = [
     "MessagesClient",
@@ -221,20 +222,24 @@ class _ShapedClient:
         timeout: Timeout,
         cert: ClientCert | None,
         trust: Literal["certifi", "system"],
+        http_client: Any = None,
     ) -> None:
         if isinstance(max_event_size, bool) or not isinstance(max_event_size, int):
             raise UsageError(f"max_event_size must be an int, got {max_event_size!r}")
         self._max_event_size = max_event_size
         self._hooks = hooks
-        self._http = Client(
+        self._http = chat_transport(
+            http_client,
             timeout=timeout,
-            ssl_context=ssl_context,
-            verify=verify,
             hooks=hooks,
-            proxy=proxy,
-            trust_env=trust_env,
-            cert=cert,
-            trust=trust,
+            own_options=own_options(
+                ssl_context=ssl_context,
+                verify=verify,
+                proxy=proxy,
+                trust_env=trust_env,
+                cert=cert,
+                trust=trust,
+            ),
         )
 
     def close(self) -> None:
@@ -267,6 +272,7 @@ class ResponsesClient(_ShapedClient):
         trust_env: bool = True,
         cert: ClientCert | None = None,
         trust: Literal["certifi", "system"] = "certifi",
+        http_client: Any = None,
     ) -> None:
         self.settings = ResponsesSettings.create(
             base_url=base_url,
@@ -286,6 +292,7 @@ class ResponsesClient(_ShapedClient):
             timeout=self.settings.timeout,
             cert=cert,
             trust=trust,
+            http_client=http_client,
         )
 
     def stream(
@@ -364,6 +371,7 @@ class MessagesClient(_ShapedClient):
         trust_env: bool = True,
         cert: ClientCert | None = None,
         trust: Literal["certifi", "system"] = "certifi",
+        http_client: Any = None,
     ) -> None:
         self.settings = MessagesSettings.create(
             base_url=base_url,
@@ -383,6 +391,7 @@ class MessagesClient(_ShapedClient):
             timeout=self.settings.timeout,
             cert=cert,
             trust=trust,
+            http_client=http_client,
         )
 
     def stream(

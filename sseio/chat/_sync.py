@@ -26,6 +26,7 @@ from ._awaiting import must_await
 from ._call import CHAT_TIMEOUT, ChatSettings, PreparedCall, retry_reason
 from ._retry import ChatRetry
 from ._think import DEFAULT_TAGS
+from ._transport_sync import chat_transport, own_options
 from ._types import ChatChunk, ChatCompletion
 
 __all__ = ["ChatClient", "ChatStream"]
@@ -220,6 +221,7 @@ class ChatClient:
         trust_env: bool = True,
         cert: ClientCert | None = None,
         trust: Literal["certifi", "system"] = "certifi",
+        http_client: Any = None,
     ) -> None:
         self.settings = ChatSettings.create(
             base_url=base_url,
@@ -233,15 +235,18 @@ class ChatClient:
             max_event_size=max_event_size,
         )
         self._hooks = hooks
-        self._http = Client(
+        self._http = chat_transport(
+            http_client,
             timeout=self.settings.timeout,
-            ssl_context=ssl_context,
-            verify=verify,
             hooks=hooks,
-            proxy=proxy,
-            trust_env=trust_env,
-            cert=cert,
-            trust=trust,
+            own_options=own_options(
+                ssl_context=ssl_context,
+                verify=verify,
+                proxy=proxy,
+                trust_env=trust_env,
+                cert=cert,
+                trust=trust,
+            ),
         )
 
     def stream(

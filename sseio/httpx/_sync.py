@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 
-from .._core.errors import ReadTimeout, SSEError, UsageError
+from .._core.errors import LimitExceeded, ReadTimeout, SSEError, UsageError
 from .._core.events import Comment, Done, ServerSentEvent
 from .._core.fields import DEFAULT_MAX_EVENT_SIZE
-from .._core.lines import DEFAULT_MAX_LINE_SIZE
+from .._core.lines import DEFAULT_MAX_LINE_SIZE, check_limit
 from .._http.client_state import DRAIN_TIMEOUT, SourceState, read_budget
 from .._http.exchange import ERROR_BODY_LIMIT, Response, check_response, error_from_response
 from .._http.observe import (
@@ -29,6 +29,7 @@ from .._http.observe import (
 from .._http.reconnect import Reconnect, Timeout
 from .._io import socket_backend as backend
 from ._backends import socket_backend as wire
+from ._errors import transport_error
 from ._request import (
     USE_CLIENT_DEFAULT,
     RequestSpec,
@@ -37,11 +38,15 @@ from ._request import (
     plan,
     response_value,
     sent_headers,
+    split_timeout,
 )
 
 __all__ = ["Client", "EventSource", "connect_sse"]
 
 _log = getLogger("sseio.client")
+
+DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
+"""64 MiB: the most ``request()`` reads of one answer unless told otherwise."""
 
 
 class EventSource:
@@ -382,6 +387,8 @@ class Client:
         reconnect: Reconnect | None = None,
         hooks: Hooks | None = None,
     ) -> None:
+        if client is not None and not isinstance(client, httpx.Client):
+            raise UsageError(f"need an httpx.Client, got {type(client).__name__}")
         self._owned = client is None
         self.client = httpx.Client() if client is None else client
         self.timeout = timeout
@@ -440,6 +447,44 @@ class Client:
             max_event_size=max_event_size,
         )
         return EventSource(spec, state, budget, self.hooks)
+
+    def request(
+        self,
+        method: str,
+        url: httpx.URL | str,
+        *,
+        headers: Any = None,
+        params: Any = None,
+        json: Any = None,
+        content: Any = None,
+        timeout: Any = USE_CLIENT_DEFAULT,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    ) -> tuple[Response, bytes]:
+        """One whole answer through the httpx client, not a stream: its head and
+        its body, at most ``max_body_size`` bytes (``LimitExceeded`` over it).  A
+        status of 400 or more raises the ``ResponseError`` a stream would; httpx's
+        errors become sseio's.  The chat clients' ``create()`` relies on it."""
+        check_limit("max_body_size", max_body_size)
+        limits, _budget = split_timeout(self.timeout if timeout is USE_CLIENT_DEFAULT else timeout)
+        pieces: list[bytes] = []
+        size = 0
+        try:
+            with self.client.stream(
+                method, url, headers=headers, params=params, json=json, content=content,
+                timeout=limits,
+            ) as answer:  # fmt: skip
+                for piece in answer.iter_bytes():
+                    size += len(piece)
+                    if size > max_body_size and answer.status_code < 400:
+                        raise LimitExceeded("max_body_size", max_body_size, size)
+                    if size <= max_body_size:
+                        pieces.append(piece)
+        except (httpx.RequestError, httpx.InvalidURL) as exc:
+            raise transport_error(exc) from exc
+        response, body = response_value(answer), b"".join(pieces)
+        if answer.status_code >= 400:
+            raise error_from_response(response, body[:ERROR_BODY_LIMIT])
+        return response, body
 
     def close(self) -> None:
         """Close the httpx client if it was made here (one passed in stays open)."""
