@@ -1,0 +1,116 @@
+"""Headless Chromium's EventSource reading a stream that sseio serves, end to end.
+
+One story per server: a page on 127.0.0.1 opens an ``EventSource`` on a resumable
+stream and the test compares what the page's JavaScript received with what the
+handler sent.  Checked: unnamed and named events (``addEventListener``), multi-line
+data, comments never reaching the page, ``id`` as ``lastEventId``; the server
+dropping the connection mid-stream and the browser's own ``Last-Event-ID`` header
+reaching the handler on reconnection, which resumes with no event lost or
+repeated; a clean end of the body reconnecting too; ``retry:`` setting the
+reconnection delay (measured from the server's clock: the time between one body's
+end and the next request); and a 204 answer that stops the source for good
+(``readyState`` CLOSED, an ``error`` event, no request after it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from browser.glue import SERVER_KINDS, Site, serve
+from playwright.sync_api import Page
+
+from sseio import Comment, ServerSentEvent
+from sseio.server import EventStream, Request, Response
+from sseio.server._messages import StreamItem
+
+PATH = "/story"
+EVENTS = (
+    ServerSentEvent("message", "plain, no id"),
+    ServerSentEvent("tick", "a", "1"),
+    ServerSentEvent("message", "line 1\nline 2\n\nline 4", "2"),
+    ServerSentEvent("tock", '{"json": "b"}', "3"),
+    ServerSentEvent("tick", "c", "4"),
+    ServerSentEvent("message", "d é 🙂", "5"),
+    ServerSentEvent("tock", "e", "6"),
+)
+"""Every event the stream has, in order; ``Last-Event-ID`` says where a connection resumes."""
+PLAN = {0: (3, 300, "drop"), 3: (4, 1500, "end")}
+"""Per resume point (index into ``EVENTS``): how many events that connection sends, the
+``retry`` it sets (ms), and how its body finishes (dropped: no last chunk; ended cleanly)."""
+TYPES = ("message", "tick", "tock")
+WAIT_MS = 15_000
+
+
+def story(request: Request, n: int) -> Response | EventStream:
+    """The resumable stream: ``Last-Event-ID`` picks the resume point; past the plan, 204."""
+    last = request.header("last-event-id")
+    start = 0 if last is None else next(i for i, e in enumerate(EVENTS) if e.id == last) + 1
+    if start not in PLAN:
+        return Response(204)
+    count, retry, finish = PLAN[start]
+
+    async def items() -> AsyncIterator[StreamItem]:
+        yield Comment("a comment the page never sees")
+        for k, event in enumerate(EVENTS[start : start + count]):
+            if k == 0:
+                yield ServerSentEvent(event.event, event.data, event.id, retry)
+            else:
+                yield event
+            yield Comment("keepalive")
+
+    return EventStream(SITE.timed(PATH, items()), abort=finish == "drop")
+
+
+SITE = Site()
+SITE.add(PATH, story)
+
+
+@pytest.fixture(params=SERVER_KINDS)
+def base_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    SITE.hits.clear()
+    SITE.ended.clear()
+    with serve(SITE, request.param) as url:
+        yield url
+
+
+def test_eventsource_story(page: Page, base_url: str) -> None:
+    page.goto(base_url + "/page.html")
+    page.evaluate(
+        "([url, types]) => sseio.open('story', url, types, false)", [base_url + PATH, TYPES]
+    )
+    page.wait_for_function("() => sseio.allClosed(['story'])", timeout=WAIT_MS)
+    time.sleep(1.0)  # long enough for a (wrong) reconnection after the 204 to show
+    record = page.evaluate("() => sseio.report(['story'])")["story"]
+    hits = SITE.hits_to(PATH)
+    ends = SITE.ends_of(PATH)
+
+    messages = [
+        (e["type"], e["data"], e["lastEventId"]) for e in record["events"] if e["kind"] == "message"
+    ]
+    expected = []
+    last_id = ""
+    for event in EVENTS:
+        last_id = event.id or last_id
+        expected.append((event.event, event.data, last_id))
+    assert messages == expected, "lost, repeated or altered events"
+
+    # Three requests: the first, the resumption after the drop, the one after the clean
+    # end (answered 204); the browser's own Last-Event-ID header on both reconnections.
+    assert [hit.last_event_id for hit in hits] == [None, "2", "6"]
+    assert all(hit.accept == "text/event-stream" for hit in hits)
+    kinds = [e["kind"] for e in record["events"]]
+    assert kinds.count("open") == 2
+    assert kinds.count("error") == 3  # drop, clean end, 204
+    assert record["closedBy"] == "browser"
+    assert record["readyState"] == 2  # CLOSED
+    assert record["events"][-1] == {**record["events"][-1], "kind": "error", "readyState": 2}
+
+    # retry: 300 after the first connection, 1500 after the second (default: 3000).
+    assert len(ends) == 2
+    first_wait = hits[1].at - ends[0]
+    second_wait = hits[2].at - ends[1]
+    assert 0.2 <= first_wait < 2.0, f"reconnected {first_wait:.3f} s after the drop (retry 300)"
+    assert 1.3 <= second_wait < 2.8, f"reconnected {second_wait:.3f} s after the end (retry 1500)"
+    assert second_wait > first_wait
