@@ -9,20 +9,30 @@ handler's ``finally`` runs when the client goes away, each send is bounded by
 a timeout, a bad request gets a 4xx answer without touching other
 connections, and shutdown is graceful.  A handler raises ``BadRequest`` for
 a 400 or ``AbortConnection`` to drop the connection.
+
+The same handlers run under any ASGI server: ``asgi_app(handler)`` is an ASGI
+application (``ASGIApp``) sending the same bytes.  ``EventStreamResponse`` is an
+ASGI response a framework's route returns (``starlette_response`` gives it as
+a Starlette ``Response``, for FastAPI), with the same guarantees.
 """
 
 from .._core.exports import set_public_module
+from ._asgi import ASGIApp, EventStreamResponse, asgi_app, starlette_response
 from ._messages import AbortConnection, BadRequest, EventStream, Request, Response
 from ._server import SSEServer, serve_in_thread
 
 __all__ = (
+    "ASGIApp",
     "AbortConnection",
     "BadRequest",
     "EventStream",
+    "EventStreamResponse",
     "Request",
     "Response",
     "SSEServer",
+    "asgi_app",
     "serve_in_thread",
+    "starlette_response",
 )
 
 set_public_module(__name__, globals(), __all__)
