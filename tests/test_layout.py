@@ -92,7 +92,9 @@ RULES: Mapping[str, Rule] = {
     # The chat adapters get clocks and sleeping from sseio._io's backends; they reach
     # sseio.httpx only when given an httpx client (import sseio.chat never loads it).
     "chat": _rule([*BELOW_TOP, "httpx", "chat"], ["orjson"], io_stdlib=False),
-    "server": _rule([*BELOW_TOP, "server"], ["anyio", "h11"], io_stdlib=True),
+    # redis: only the Redis hub, which imports it when one is made (not import sseio.server).
+    # starlette: only sseio.server._asgi_starlette, imported when starlette_response is called.
+    "server": _rule([*BELOW_TOP, "server"], ["anyio", "h11", "redis", "starlette"], io_stdlib=True),
     # sseio over the caller's httpx client; its backends drive httpx and anyio.
     "httpx": _rule([*BELOW_TOP, "httpx"], ["httpx", "anyio"], io_stdlib=True),
     "testing": _rule(

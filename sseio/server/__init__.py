@@ -18,6 +18,16 @@ a Starlette ``Response``, for FastAPI), with the same guarantees.
 
 from .._core.exports import set_public_module
 from ._asgi import ASGIApp, EventStreamResponse, asgi_app, starlette_response
+from ._hub import (
+    GapReason,
+    Hub,
+    HubClosed,
+    HubUnavailable,
+    MemoryHub,
+    SlowSubscriber,
+    Subscription,
+)
+from ._hub_redis import RedisHub
 from ._messages import AbortConnection, BadRequest, EventStream, Request, Response
 from ._server import SSEServer, serve_in_thread
 
@@ -27,9 +37,17 @@ __all__ = (
     "BadRequest",
     "EventStream",
     "EventStreamResponse",
+    "GapReason",
+    "Hub",
+    "HubClosed",
+    "HubUnavailable",
+    "MemoryHub",
+    "RedisHub",
     "Request",
     "Response",
     "SSEServer",
+    "SlowSubscriber",
+    "Subscription",
     "asgi_app",
     "serve_in_thread",
     "starlette_response",
