@@ -35,6 +35,7 @@ from ._asgi_stream import (
     Scope,
     Send,
     StreamOptions,
+    asgi_headers,
     send_stream,
 )
 from ._messages import (
@@ -49,7 +50,6 @@ from ._messages import (
     Response,
     StreamItem,
     check_interval,
-    encode_headers,
     error_response,
     merge_headers,
 )
@@ -300,7 +300,7 @@ async def send_plain(send: Send, response: Response, *, head_only: bool) -> None
         {
             "type": "http.response.start",
             "status": response.status,
-            "headers": encode_headers(headers),
+            "headers": asgi_headers(headers),
         }
     )
     body = b"" if head_only or no_body else response.body

@@ -12,8 +12,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from ._asgi_response import EventStreamResponse
-from ._asgi_stream import Receive, Scope, Send
-from ._messages import encode_headers
+from ._asgi_stream import Receive, Scope, Send, asgi_headers
 
 __all__ = ["StarletteEventStream"]
 
@@ -28,7 +27,7 @@ class StarletteEventStream(Response):
         self.status_code = stream.status_code
         self.background = None
         self.body = b""
-        self.raw_headers = encode_headers(stream.headers)
+        self.raw_headers = asgi_headers(stream.headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = tuple(

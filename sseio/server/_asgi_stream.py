@@ -16,7 +16,14 @@ body, not a clean end.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    MutableMapping,
+)
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeAlias
@@ -24,7 +31,7 @@ from typing import Any, TypeAlias
 import anyio
 
 from .._core.encoder import encode_comment, encode_event
-from ._messages import AbortConnection, StreamItem, encode_headers, encode_item
+from ._messages import AbortConnection, StreamItem, encode_item
 
 __all__ = [
     "KEEPALIVE",
@@ -35,6 +42,7 @@ __all__ = [
     "Scope",
     "Send",
     "StreamOptions",
+    "asgi_headers",
     "close_iterator",
     "retry_block",
     "send_stream",
@@ -76,6 +84,11 @@ class StreamOptions:
     send_timeout: float
     prelude: bytes = b""  # sent right after the head (a retry: block)
     abort: bool = False  # leave the body without its end, as if the network failed
+
+
+def asgi_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    """Headers as ASGI sends them: latin-1 bytes, names lower-cased."""
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
 
 
 def retry_block(retry: int | None) -> bytes:
@@ -127,7 +140,7 @@ async def send_stream(
     start = {
         "type": "http.response.start",
         "status": options.status,
-        "headers": encode_headers(options.headers),
+        "headers": asgi_headers(options.headers),
     }
     if head_only:
         await close_iterator(events)
