@@ -291,7 +291,14 @@ def test_keepalive_comments_arrive_while_the_handler_is_quiet(server: str) -> No
 @by_server
 def test_a_client_that_stops_reading_is_dropped_after_send_timeout(server: str) -> None:
     record = Record()
-    app = asgi_app(make_handler(record), send_timeout=0.5, keepalive=None)
+    closed_in_time: list[bool] = []
+    inner = asgi_app(make_handler(record), send_timeout=0.5, keepalive=None)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await inner(scope, receive, send)
+        if scope["type"] == "http":  # closed by the app, not later by the garbage collector
+            closed_in_time.append(record.closing("flood").is_set())
+
     with serving(app, server) as url:
         port = int(url.rsplit(":", 1)[1])
         with socket.socket() as stuck:
@@ -299,6 +306,8 @@ def test_a_client_that_stops_reading_is_dropped_after_send_timeout(server: str) 
             stuck.connect(("127.0.0.1", port))
             stuck.sendall(b"GET /flood HTTP/1.1\r\nHost: x\r\n\r\n")
             assert record.closing("flood").wait(WAIT), "the stuck client was never dropped"
+            _wait_until(lambda: bool(closed_in_time), "the app to return")
+    assert closed_in_time == [True]
 
 
 @by_server

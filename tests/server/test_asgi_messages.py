@@ -251,6 +251,18 @@ async def test_a_client_that_goes_away_closes_the_generator() -> None:
     assert not harness.complete
 
 
+async def test_a_client_that_goes_away_during_a_blocked_send_closes_the_generator() -> None:
+    events = Closing(ServerSentEvent("message", "x", "", None), then_wait=True)
+    harness = Harness(stuck=True)  # the generator waits at its yield, the send never ends
+    app = asgi_app(lambda request: _returning(EventStream(events.run())), send_timeout=60)
+    async with anyio.create_task_group() as task_group:
+        task_group.start_soon(serve, app, http_scope(), harness)
+        await anyio.sleep(0.1)
+        assert not events.closed
+        harness.gone.set()
+    assert events.finally_ran  # by aclose(), not by the garbage collector: it is still referenced
+
+
 async def test_a_send_that_never_finishes_drops_the_client_after_send_timeout() -> None:
     events = Closing(ServerSentEvent("message", "x", "", None), then_wait=True)
     harness = Harness(stuck=True)
@@ -258,7 +270,7 @@ async def test_a_send_that_never_finishes_drops_the_client_after_send_timeout() 
     started = anyio.current_time()
     await serve(app, http_scope(), harness)
     assert 0.2 <= anyio.current_time() - started < 2
-    assert events.closed
+    assert events.finally_ran
     assert [m["type"] for m in harness.sent] == ["http.response.start"]
 
 
