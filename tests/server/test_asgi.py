@@ -485,3 +485,39 @@ def test_server_shutdown_closes_running_generators(server: str) -> None:
     reader.join(WAIT)
     assert not reader.is_alive()
     assert [item.data for item in received][:1] == ["first"]
+
+
+@by_server
+def test_app_shutdown_ends_running_streams_cleanly_under_a_real_server(server: str) -> None:
+    record = Record()
+    inner = make_handler(record)
+    apps: list[Any] = []
+
+    async def handler(request: Request) -> EventStream | Response:
+        if request.path == "/stop":  # what a deployment's own shutdown signal would call
+            await apps[0].shutdown()
+            return Response.text("stopped")
+        answer: EventStream | Response = await inner(request)
+        return answer
+
+    app = asgi_app(handler, keepalive=None, shutdown_grace=2)
+    apps.append(app)
+    received: list[Any] = []
+    with serving(app, server) as url:
+
+        def read() -> None:
+            with sseio.connect_sse(
+                url + "/forever?cleanly", timeout=QUICK, reconnect=sseio.NO_RECONNECT
+            ) as source:
+                received.extend(source)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        assert record.closing("cleanly started").wait(WAIT)
+        stopped = httpx.get(url + "/stop", timeout=WAIT)
+        reader.join(WAIT)
+        assert not reader.is_alive(), "the stream did not end"
+    assert stopped.text == "stopped"
+    assert record.closing("cleanly").is_set()
+    assert [item.data for item in received] == ["first"]  # and no error: a clean end
+    assert app.active_streams == 0
