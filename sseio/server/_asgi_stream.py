@@ -7,7 +7,9 @@ While it writes it watches ``receive()`` for ``http.disconnect``, bounds every
 send by ``send_timeout`` and, when ``stopping`` is set (server shutdown), ends
 the body cleanly between two items.  Whatever happens, the item iterator is
 closed with ``aclose()`` before it returns, so a generator's ``finally`` runs;
-being cancelled (a server's own shutdown timeout) closes it too.  A stream
+being cancelled (a server's own shutdown timeout) closes it too.  A send that
+raises ``OSError`` (what ASGI 2.4 servers raise once the client left) counts as
+the client going away.  A stream
 that failed, was aborted or lost its client is left without its last body
 message: the server then closes the connection, so the client sees a broken
 body, not a clean end.
@@ -96,8 +98,8 @@ def retry_block(retry: int | None) -> bytes:
     return b"" if retry is None else encode_event(None, retry=retry)
 
 
-class _SendTimeout(Exception):
-    """A send did not finish within ``send_timeout``."""
+class _Lost(Exception):
+    """A send did not finish within ``send_timeout``, or failed: the client is gone."""
 
 
 class _Writer:
@@ -117,7 +119,10 @@ class _Writer:
                 await self._send(message)
         except TimeoutError as exc:
             self.lost = True
-            raise _SendTimeout(f"the client read nothing for {self._send_timeout}s") from exc
+            raise _Lost(f"the client read nothing for {self._send_timeout}s") from exc
+        except OSError as exc:  # ASGI 2.4: a send after the client left may raise it
+            self.lost = True
+            raise _Lost(f"sending failed: {exc!r}") from exc
         self.last_write = anyio.current_time()
 
     async def body(self, data: bytes) -> None:
@@ -154,7 +159,7 @@ async def send_stream(
             if options.prelude:
                 await writer.body(options.prelude)
             outcome = await _write_items(receive, writer, iterator, options, stopping, what)
-        except _SendTimeout:
+        except _Lost:
             outcome = Outcome.LOST
     finally:
         await close_iterator(iterator)
@@ -163,7 +168,7 @@ async def send_stream(
     elif outcome in (Outcome.COMPLETE, Outcome.SHUTDOWN):
         try:
             await writer.write({"type": "http.response.body", "body": b"", "more_body": False})
-        except _SendTimeout:
+        except _Lost:
             outcome = Outcome.LOST
     if outcome is not Outcome.COMPLETE:
         logger.debug("%s ended: %s", what, outcome.value)
@@ -191,7 +196,7 @@ async def _write_items(
                 data = encode_item(item)
                 if data:
                     await writer.body(data)
-        except _SendTimeout:
+        except _Lost:
             outcome = Outcome.LOST
         except AbortConnection:
             outcome = Outcome.ABORTED
@@ -223,7 +228,7 @@ async def _send_keepalives(writer: _Writer, interval: float, scope: anyio.Cancel
                 await anyio.sleep(delay)
                 continue
             await writer.body(KEEPALIVE)
-    except _SendTimeout:
+    except _Lost:
         scope.cancel()
 
 

@@ -274,6 +274,25 @@ async def test_a_send_that_never_finishes_drops_the_client_after_send_timeout() 
     assert [m["type"] for m in harness.sent] == ["http.response.start"]
 
 
+async def test_a_send_raising_oserror_is_a_client_gone_not_a_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    events = Closing(ServerSentEvent("message", "x", "", None), then_wait=True)
+    harness = Harness()
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.body":
+            raise OSError("client disconnected")
+        harness.sent.append(message)
+
+    app = asgi_app(lambda request: _returning(EventStream(events.run())))
+    with anyio.fail_after(WAIT):
+        await app(http_scope(), harness.receive, send)
+    assert events.finally_ran
+    assert [m["type"] for m in harness.sent] == ["http.response.start"]
+    assert "failed" not in caplog.text
+
+
 async def test_keepalives_retry_and_headers_of_an_event_stream_response() -> None:
     async def events() -> AsyncIterator[Any]:
         yield Comment("start")
