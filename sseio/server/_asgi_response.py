@@ -22,7 +22,7 @@ from ._asgi_stream import (
     retry_block,
     send_stream,
 )
-from ._messages import EventStream, StreamItem, check_interval, merge_headers
+from ._messages import FRAMING_HEADERS, EventStream, StreamItem, check_interval, merge_headers
 
 __all__ = ["EventStreamResponse", "HeadersLike", "check_http", "check_timeout"]
 
@@ -80,12 +80,15 @@ class EventStreamResponse:
 
     @property
     def status_code(self) -> int:
+        """The status sent (Starlette's name for it)."""
         return self.stream.status
 
     @property
     def headers(self) -> list[tuple[str, str]]:
-        """Every header sent, the defaults merged with the given ones."""
-        return merge_headers(STREAM_HEADERS, self.stream.headers)
+        """Every header sent: the defaults merged with the given ones, framing headers
+        (``Content-Length``, ``Transfer-Encoding``) left to the server."""
+        given = [(n, v) for n, v in self.stream.headers if n.lower() not in FRAMING_HEADERS]
+        return merge_headers(STREAM_HEADERS, given)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.serve(scope, receive, send, tuple(self.headers))

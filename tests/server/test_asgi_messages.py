@@ -300,7 +300,10 @@ async def test_keepalives_retry_and_headers_of_an_event_stream_response() -> Non
         yield Done()
 
     response = EventStreamResponse(
-        events(), retry=1500, keepalive=0.1, headers={"Cache-Control": "private", "X-A": "b"}
+        events(),
+        retry=1500,
+        keepalive=0.1,
+        headers={"Cache-Control": "private", "X-A": "b", "Content-Length": "9"},
     )
     harness = Harness()
     await serve(response, http_scope(), harness)
