@@ -11,7 +11,9 @@ What is decided here, and guaranteed:
 - **Ids.**  The in-memory window numbers events 1, 2, 3, ... and uses the
   decimal number as the SSE id; ``"0"`` names the position before the first
   event.  Redis hubs use the stream id (``"<ms>-<seq>"``) as the SSE id;
-  ``"0-0"`` is the position before the first.  Ids only grow.
+  ``"0-0"`` is the position before the first.  Ids only grow.  A Redis stream
+  keeps one entry beyond its window, as the marker of what left it
+  (``stream_lost_through``).
 - **The window.**  At most ``max_events`` events (default 1000) no older than
   ``max_age`` seconds (default 300; ``None``: no age limit) are kept for replay;
   the oldest go first.  ``lost_through`` is the newest position that left the
@@ -70,6 +72,7 @@ __all__ = [
     "parse_sequence",
     "parse_stream_id",
     "plan_resume",
+    "stream_lost_through",
 ]
 
 DEFAULT_MAX_EVENTS = 1000
@@ -187,8 +190,24 @@ def format_stream_id(stream_id: StreamId) -> str:
 
 
 def min_id_for_age(newest_ms: int, max_age: float) -> str:
-    """The ``MINID`` that trims entries older than ``max_age`` seconds before ``newest_ms``."""
+    """The first id young enough to keep: ``max_age`` seconds before ``newest_ms``."""
     return f"{max(0, newest_ms - math.ceil(max_age * 1000))}-0"
+
+
+def stream_lost_through(
+    length: int, entries_added: int, first: StreamId | None, head: StreamId
+) -> StreamId | None:
+    """The newest position that left a Redis stream's window (``None``: none did).
+
+    A trimmed stream keeps one entry more than its window, its oldest, as the
+    marker of what left: the window is the entries after it (``XADD`` trims
+    to ``MAXLEN = max_events + 1``; the age trim keeps the newest entry that
+    is too old).  Redis counts every entry ever added, so the stream was
+    trimmed when that count is above its length.
+    """
+    if entries_added <= length:
+        return None
+    return head if first is None else first
 
 
 # --- the decisions -----------------------------------------------------------------------------

@@ -8,11 +8,14 @@ ids and the replay window are Redis's and every process that uses the same
   ``"0-0"`` is the position before the first event.  A subscriber given a
   ``Last-Event-ID`` gets exactly the entries after it (``XREAD`` from that id),
   in stream order, whichever process served the earlier connection.
-- The window: ``XADD ... MAXLEN = max_events`` keeps at most ``max_events``
-  entries, and ``XTRIM ... MINID`` (from the new entry's id, that is Redis's
-  clock) drops those older than ``max_age`` seconds, on each publish and each
-  subscribe.  Needs Redis 7 (``XINFO STREAM`` reports ``max-deleted-entry-id``,
-  how the hub knows what left the window).
+- The window: ``XADD ... MAXLEN = max_events + 1`` keeps at most
+  ``max_events`` entries in the window, and ``XTRIM ... MINID`` drops those
+  older than ``max_age`` seconds (by Redis's clock: the new entry's id on
+  publish, ``TIME`` on subscribe).  Once trimmed, the stream keeps one entry
+  more, its oldest, which marks what left the window and is not replayed
+  (``_hub_core.stream_lost_through``), so a ``Last-Event-ID`` exactly at the
+  window's edge still resumes without a gap.  Needs Redis 7 (``XINFO STREAM``
+  reports ``entries-added``).
 - The rules of ``_hub_core`` decide the rest: an unknown or expired id gives a
   gap event, then the live stream; a subscriber whose next entry was trimmed
   while it streamed has lagged (``on_lag``: a gap event and on from the live
@@ -61,6 +64,7 @@ from ._hub_core import (
     min_id_for_age,
     parse_stream_id,
     plan_resume,
+    stream_lost_through,
 )
 
 if TYPE_CHECKING:
@@ -69,6 +73,8 @@ if TYPE_CHECKING:
 __all__ = ["RedisHub"]
 
 _BEFORE_FIRST: StreamId = (0, 0)
+_READ_MARGIN = 10.0
+"""Seconds an answer may take beyond the ``XREAD BLOCK`` time before Redis counts as gone."""
 
 
 def _redis_errors() -> tuple[type[BaseException], ...]:
@@ -88,7 +94,7 @@ def _stream_id(value: object) -> StreamId:
 
 
 class _Facts:
-    """What ``XINFO STREAM`` says about the window: the newest id and the newest trimmed."""
+    """What ``XINFO STREAM`` says about the window: the newest id and the newest lost."""
 
     __slots__ = ("head", "lost_through")
 
@@ -97,11 +103,14 @@ class _Facts:
             self.head, self.lost_through = _BEFORE_FIRST, None
             return
         self.head = _stream_id(info.get("last-generated-id", "0-0"))
-        deleted = info.get("max-deleted-entry-id")
-        if deleted is None:
-            raise HubUnavailable("XINFO STREAM reports no max-deleted-entry-id: needs Redis >= 7")
-        lost = _stream_id(deleted)
-        self.lost_through = None if lost == _BEFORE_FIRST else lost
+        added = info.get("entries-added")
+        if added is None:
+            raise HubUnavailable("XINFO STREAM reports no entries-added: needs Redis >= 7")
+        first_entry = info.get("first-entry")
+        first = _stream_id(first_entry[0]) if first_entry else None
+        self.lost_through = stream_lost_through(
+            int(info.get("length", 0)), int(added), first, self.head
+        )
 
 
 def _entries(response: Any) -> list[ServerSentEvent]:
@@ -129,7 +138,9 @@ class RedisHub(Hub):
     open).  ``max_events``, ``max_age`` (seconds, ``None``: no age limit),
     ``on_lag`` and ``gap_event`` are as for ``MemoryHub``; ``batch`` is the
     number of entries read per round trip, ``block`` the seconds one wait
-    lasts before it is renewed.
+    lasts before it is renewed (a client passed in needs a ``socket_timeout``
+    above it, or none); ``connect_timeout`` bounds connecting to Redis (URL
+    only), and an answer that takes ``block`` + 10 seconds means Redis is gone.
     """
 
     def __init__(
@@ -155,7 +166,10 @@ class RedisHub(Hub):
         redis_asyncio = importlib.import_module("redis.asyncio")
         if isinstance(redis, str):
             self._client = redis_asyncio.Redis.from_url(
-                redis, decode_responses=True, socket_connect_timeout=connect_timeout
+                redis,
+                decode_responses=True,
+                socket_connect_timeout=connect_timeout,
+                socket_timeout=block + _READ_MARGIN,
             )
             self._owns_client = True
         elif isinstance(redis, redis_asyncio.Redis):
@@ -195,32 +209,28 @@ class RedisHub(Hub):
             entry_id = _text(
                 await _run(
                     self._client.xadd(
-                        self.key,
-                        fields,
-                        maxlen=self.max_events,
-                        approximate=False,
+                        self.key, fields, maxlen=self.max_events + 1, approximate=False
                     )
                 )
             )
             if self.max_age is not None:
-                newest_ms = _stream_id(entry_id)[0]
-                await _run(
-                    self._client.xtrim(
-                        self.key, minid=min_id_for_age(newest_ms, self.max_age), approximate=False
-                    )
-                )
+                await self._trim_by_age(_stream_id(entry_id)[0])
         return entry_id
 
-    async def _trim_by_age(self) -> None:
+    async def _trim_by_age(self, now_ms: int | None = None) -> None:
+        """Drop the entries older than ``max_age`` but the newest of them (the marker)."""
         if self.max_age is None:
             return
-        seconds, micros = await _run(self._client.time())
-        now_ms = int(seconds) * 1000 + int(micros) // 1000
-        await _run(
-            self._client.xtrim(
-                self.key, minid=min_id_for_age(now_ms, self.max_age), approximate=False
-            )
-        )
+        if now_ms is None:
+            seconds, micros = await _run(self._client.time())
+            now_ms = int(seconds) * 1000 + int(micros) // 1000
+        young = min_id_for_age(now_ms, self.max_age)
+        if young == "0-0":
+            return
+        too_old = await _run(self._client.xrevrange(self.key, max=f"({young}", min="-", count=1))
+        if too_old:
+            marker = _text(too_old[0][0])
+            await _run(self._client.xtrim(self.key, minid=marker, approximate=False))
 
     def subscribe(self, last_event_id: str | None = None) -> Subscription:
         """Where the subscriber starts is decided when its iteration starts."""

@@ -11,7 +11,7 @@ once, in order.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 import pytest
@@ -225,7 +225,7 @@ async def test_a_thousand_subscribers_each_get_every_event() -> None:
 # --- over sockets ------------------------------------------------------------------------------
 
 
-def hub_handler(hub: Hub):  # type: ignore[no-untyped-def]
+def hub_handler(hub: Hub) -> Callable[[Request], Awaitable[EventStream | Response]]:
     async def handler(request: Request) -> EventStream | Response:
         if request.path != "/events":
             return Response.text("not found", status=404)

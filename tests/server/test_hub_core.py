@@ -29,6 +29,7 @@ from sseio.server._hub_core import (
     parse_sequence,
     parse_stream_id,
     plan_resume,
+    stream_lost_through,
 )
 
 
@@ -257,3 +258,11 @@ def test_entry_fields_round_trip() -> None:
     assert encode_fields("message", "x", None) == {"d": "x"}
     assert decode_fields("1-0", {"other": "x"}) == ServerSentEvent("message", "", "1-0", None)
     assert decode_fields("1-0", {"d": "x", "r": "soon"}).retry is None
+
+
+def test_a_trimmed_stream_marks_what_left_with_its_oldest_entry() -> None:
+    head = (9, 0)
+    assert stream_lost_through(5, 5, (1, 0), head) is None  # never trimmed
+    assert stream_lost_through(4, 6, (3, 0), head) == (3, 0)  # the marker
+    assert stream_lost_through(0, 6, None, head) == head  # emptied by someone else
+    assert stream_lost_through(0, 0, None, (0, 0)) is None
