@@ -18,6 +18,7 @@ window.  ``RedisHub`` (``_hub_redis``) shares one window between processes.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -142,6 +143,12 @@ class MemoryHub(Hub):
     reason ``lagged``, then on from the live edge) or ``"disconnect"`` (its
     iterator raises ``SlowSubscriber``).  ``gap_event`` is the type of the gap
     event.  ``clock`` gives the time in seconds (monotonic) for the age limit.
+
+    Ids are ``"<epoch>-1"``, ``"<epoch>-2"``, ...; ``epoch`` (ASCII letters and
+    digits) defaults to a random token made with the hub, so a ``Last-Event-ID``
+    from another hub or an earlier run of the process is *unknown* (a gap
+    event), never mistaken for a position of this one.  ``epoch=""`` gives bare
+    numbers (``"1"``, ``"2"``, ...), for a single hub that outlives its clients.
     """
 
     def __init__(
@@ -153,9 +160,12 @@ class MemoryHub(Hub):
         on_lag: LagPolicy = "skip",
         gap_event: str = DEFAULT_GAP_EVENT,
         clock: Callable[[], float] = time.monotonic,
+        epoch: str | None = None,
     ) -> None:
         check_hub_options(max_events, max_age, max_lag, on_lag, gap_event)
-        self._window = ReplayWindow(max_events, max_age)
+        if epoch is None:
+            epoch = secrets.token_hex(4)
+        self._window = ReplayWindow(max_events, max_age, epoch)
         self.max_lag = max_events if max_lag is None else min(max_lag, max_events)
         self.on_lag: LagPolicy = on_lag
         self.gap_event_type = gap_event
@@ -167,8 +177,8 @@ class MemoryHub(Hub):
 
     @property
     def last_id(self) -> str:
-        """The id of the newest event (``"0"`` before any)."""
-        return str(self._window.head)
+        """The id of the newest event (``"<epoch>-0"`` before any)."""
+        return self._window.id_of(self._window.head)
 
     def __len__(self) -> int:
         """Events in the replay window now."""
@@ -222,7 +232,8 @@ class MemoryHub(Hub):
         first = None
         if plan.kind is ResumeKind.GAP:
             assert plan.reason is not None
-            first = gap_event(self.gap_event_type, plan.reason, last_event_id, str(plan.after))
+            resume_id = self._window.id_of(plan.after)
+            first = gap_event(self.gap_event_type, plan.reason, last_event_id, resume_id)
         return _MemorySubscription(self, plan.after, first)
 
     async def aclose(self) -> None:
@@ -263,7 +274,12 @@ class _MemorySubscription(Subscription):
                         f"(max_lag={hub.max_lag}, window of {len(window)} events)"
                     )
                 self._pending.append(
-                    gap_event(hub.gap_event_type, GapReason.LAGGED, str(self._cursor), hub.last_id)
+                    gap_event(
+                        hub.gap_event_type,
+                        GapReason.LAGGED,
+                        window.id_of(self._cursor),
+                        hub.last_id,
+                    )
                 )
                 self._cursor = window.head
                 break

@@ -8,10 +8,13 @@ decide.
 
 What is decided here, and guaranteed:
 
-- **Ids.**  The in-memory window numbers events 1, 2, 3, ... and uses the
-  decimal number as the SSE id; ``"0"`` names the position before the first
-  event.  Redis hubs use the stream id (``"<ms>-<seq>"``) as the SSE id;
-  ``"0-0"`` is the position before the first.  Ids only grow.  A Redis stream
+- **Ids.**  The in-memory window numbers events 1, 2, 3, ... and its SSE ids
+  are ``"<epoch>-<number>"`` (``"<epoch>-0"``: the position before the first
+  event); the epoch names one run of one hub, so an id from another hub, or
+  from before a restart, is unknown rather than taken for a number of this
+  one.  With an empty epoch the ids are the bare numbers.  Redis hubs use
+  the stream id (``"<ms>-<seq>"``) as the SSE id; ``"0-0"`` is the position
+  before the first.  Ids only grow.  A Redis stream
   keeps one entry beyond its window, as the marker of what left it
   (``stream_lost_through``).
 - **The window.**  At most ``max_events`` events (default 1000) no older than
@@ -270,12 +273,18 @@ class ReplayWindow:
     the window (``None``: none did).
     """
 
-    __slots__ = ("_entries", "head", "lost_through", "max_age", "max_events")
+    __slots__ = ("_entries", "_prefix", "head", "lost_through", "max_age", "max_events")
 
     def __init__(
-        self, max_events: int = DEFAULT_MAX_EVENTS, max_age: float | None = DEFAULT_MAX_AGE
+        self,
+        max_events: int = DEFAULT_MAX_EVENTS,
+        max_age: float | None = DEFAULT_MAX_AGE,
+        epoch: str = "",
     ) -> None:
         check_hub_options(max_events, max_age, None, "skip", DEFAULT_GAP_EVENT)
+        if not isinstance(epoch, str) or not all(c.isascii() and c.isalnum() for c in epoch):
+            raise UsageError(f"epoch must be a str of ASCII letters and digits, got {epoch!r}")
+        self._prefix = f"{epoch}-" if epoch else ""
         self.max_events = max_events
         self.max_age = max_age
         self.head = 0
@@ -287,7 +296,7 @@ class ReplayWindow:
 
     def append(self, event: str, data: str, retry: int | None, now: float) -> ServerSentEvent:
         self.head += 1
-        sse = ServerSentEvent(event, data, str(self.head), retry)
+        sse = ServerSentEvent(event, data, self.id_of(self.head), retry)
         self._entries.append(_Entry(self.head, now, sse))
         if len(self._entries) > self.max_events:
             self.lost_through = self._entries.popleft().seq
@@ -302,10 +311,17 @@ class ReplayWindow:
         while entries and entries[0].time < oldest_kept:
             self.lost_through = entries.popleft().seq
 
+    def id_of(self, position: int) -> str:
+        """The SSE id of a position."""
+        return f"{self._prefix}{position}"
+
     def plan(self, last_event_id: str | None) -> Resume:
         if last_event_id is None or last_event_id == "":
             return plan_resume(None, head=self.head, lost_through=None, issued=True)
-        requested = parse_sequence(last_event_id)
+        prefix, number = self._prefix, None
+        if last_event_id.startswith(prefix):
+            number = last_event_id[len(prefix) :]
+        requested = None if number is None else parse_sequence(number)
         return plan_resume(
             -1 if requested is None else requested,
             head=self.head,

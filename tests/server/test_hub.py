@@ -58,7 +58,7 @@ def gap(event: ServerSentEvent) -> dict[str, str]:
 
 
 async def test_a_new_subscriber_gets_what_is_published_after_it() -> None:
-    hub = MemoryHub()
+    hub = MemoryHub(epoch="")
     await publish_all(hub, "before")
     events = hub.subscribe()
     ids = await publish_all(hub, "a", "b")
@@ -69,8 +69,28 @@ async def test_a_new_subscriber_gets_what_is_published_after_it() -> None:
     ]
 
 
+async def test_ids_carry_the_hubs_epoch_so_other_hubs_ids_are_unknown() -> None:
+    hub, other = MemoryHub(), MemoryHub()
+    first = await hub.publish("a")
+    epoch = first.rpartition("-")[0]
+    assert first == f"{epoch}-1"
+    assert epoch
+    assert epoch != other.last_id.rpartition("-")[0]
+    assert await hub.publish("b") == f"{epoch}-2"
+    for foreign in ("1", other.last_id, f"{epoch}x-1"):
+        (gap_first,) = await take(hub.subscribe(foreign), 1)
+        assert gap(gap_first) == {
+            "reason": "unknown",
+            "last_event_id": foreign,
+            "resume_id": f"{epoch}-2",
+        }
+    assert [e.data for e in await take(hub.subscribe(f"{epoch}-0"), 2)] == ["a", "b"]
+    named = MemoryHub(epoch="run7")
+    assert await named.publish("x") == "run7-1"
+
+
 async def test_publish_keeps_type_and_retry() -> None:
-    hub = MemoryHub()
+    hub = MemoryHub(epoch="")
     events = hub.subscribe()
     await hub.publish("x", event="tick", retry=500)
     await hub.publish(ServerSentEvent("chunk", "y"))
@@ -81,7 +101,7 @@ async def test_publish_keeps_type_and_retry() -> None:
 
 
 async def test_a_subscriber_waiting_is_woken_by_publish() -> None:
-    hub = MemoryHub()
+    hub = MemoryHub(epoch="")
     got: list[ServerSentEvent] = []
 
     async def read() -> None:
@@ -96,7 +116,7 @@ async def test_a_subscriber_waiting_is_woken_by_publish() -> None:
 
 @pytest.mark.parametrize("last_event_id", ["0", "2", "5"])
 async def test_a_last_event_id_replays_exactly_what_follows(last_event_id: str) -> None:
-    hub = MemoryHub()
+    hub = MemoryHub(epoch="")
     await publish_all(hub, *"abcde")
     events = hub.subscribe(last_event_id)
     await hub.publish("f")
@@ -106,7 +126,7 @@ async def test_a_last_event_id_replays_exactly_what_follows(last_event_id: str) 
 
 @pytest.mark.parametrize("last_event_id", ["9", "x", "1-0"])
 async def test_an_unknown_id_gets_a_gap_event_then_the_live_stream(last_event_id: str) -> None:
-    hub = MemoryHub()
+    hub = MemoryHub(epoch="")
     await publish_all(hub, "a", "b")
     events = hub.subscribe(last_event_id)
     await hub.publish("c")
@@ -116,7 +136,7 @@ async def test_an_unknown_id_gets_a_gap_event_then_the_live_stream(last_event_id
 
 
 async def test_an_expired_id_gets_a_gap_event() -> None:
-    hub = MemoryHub(max_events=3)
+    hub = MemoryHub(epoch="", max_events=3)
     await publish_all(hub, *"abcdef")  # 4, 5, 6 kept
     replayed = await take(hub.subscribe("3"), 3)
     assert [e.data for e in replayed] == ["d", "e", "f"]  # "3" is the newest that left
@@ -127,7 +147,7 @@ async def test_an_expired_id_gets_a_gap_event() -> None:
 
 async def test_the_age_limit_uses_the_hub_clock() -> None:
     now = [0.0]
-    hub = MemoryHub(max_age=10.0, clock=lambda: now[0])
+    hub = MemoryHub(epoch="", max_age=10.0, clock=lambda: now[0])
     await publish_all(hub, "a")
     now[0] = 5.0
     await publish_all(hub, "b")
@@ -139,7 +159,7 @@ async def test_the_age_limit_uses_the_hub_clock() -> None:
 
 
 async def test_a_slow_subscriber_skips_to_the_live_edge_with_a_gap_event() -> None:
-    hub = MemoryHub(max_events=5)
+    hub = MemoryHub(epoch="", max_events=5)
     events = hub.subscribe()
     await publish_all(hub, *(str(i) for i in range(20)))  # it read none of them
     (first,) = await take(events, 1)
@@ -149,7 +169,7 @@ async def test_a_slow_subscriber_skips_to_the_live_edge_with_a_gap_event() -> No
 
 
 async def test_max_lag_below_the_window() -> None:
-    hub = MemoryHub(max_events=100, max_lag=3)
+    hub = MemoryHub(epoch="", max_events=100, max_lag=3)
     events = hub.subscribe()
     await publish_all(hub, "a", "b", "c")
     assert [e.data for e in await take(events, 3)] == ["a", "b", "c"]
@@ -160,7 +180,7 @@ async def test_max_lag_below_the_window() -> None:
 
 
 async def test_a_slow_subscriber_is_disconnected_under_that_policy() -> None:
-    hub = MemoryHub(max_events=5, on_lag="disconnect")
+    hub = MemoryHub(epoch="", max_events=5, on_lag="disconnect")
     events = hub.subscribe()
     await publish_all(hub, *(str(i) for i in range(6)))
     with pytest.raises(SlowSubscriber, match="lagged"):
@@ -169,7 +189,7 @@ async def test_a_slow_subscriber_is_disconnected_under_that_policy() -> None:
 
 
 async def test_closing_ends_every_subscription() -> None:
-    hub = MemoryHub()
+    hub = MemoryHub(epoch="")
     finished: list[int] = []
 
     async def read(n: int) -> None:
@@ -191,16 +211,18 @@ async def test_closing_ends_every_subscription() -> None:
 
 
 async def test_bad_arguments_are_usage_errors() -> None:
+    with pytest.raises(sseio.UsageError, match="epoch"):
+        MemoryHub(epoch="a-b")
     with pytest.raises(sseio.UsageError, match="on_lag"):
-        MemoryHub(on_lag="drop")  # type: ignore[arg-type]
+        MemoryHub(epoch="", on_lag="drop")  # type: ignore[arg-type]
     with pytest.raises(sseio.UsageError, match="last_event_id"):
-        MemoryHub().subscribe(3)  # type: ignore[arg-type]
+        MemoryHub(epoch="").subscribe(3)  # type: ignore[arg-type]
     with pytest.raises(sseio.UsageError, match="no id"):
-        await MemoryHub().publish(ServerSentEvent("m", "x", "7"))
+        await MemoryHub(epoch="").publish(ServerSentEvent("m", "x", "7"))
 
 
 async def test_a_thousand_subscribers_each_get_every_event() -> None:
-    hub = MemoryHub()
+    hub = MemoryHub(epoch="")
     counts = [0] * 1000
 
     async def read(n: int) -> None:
@@ -239,7 +261,7 @@ QUICK = sseio.Timeout(connect=3.0, read=5.0, write=3.0)
 
 
 async def test_the_event_stream_resumes_after_the_last_event_id_header() -> None:
-    hub = MemoryHub()
+    hub = MemoryHub(epoch="")
     await publish_all(hub, *"abc")
     async with SSEServer(hub_handler(hub), keepalive=None, shutdown_grace=0.5) as server:
         source = sseio.aconnect_sse(
@@ -262,7 +284,9 @@ CUTS = [0, 1, 3, 5, 9, 17, 20, 33, 40, 41, 60, 75, 90, 120, 7, 2, 150, 44, 13, 2
 
 
 async def test_a_client_cut_anywhere_gets_every_event_exactly_once() -> None:
-    hub = MemoryHub()
+    hub = MemoryHub()  # ids with a random epoch, as by default
+    before_first = hub.last_id
+    epoch = before_first.rpartition("-")[0]
     total = 60
     await publish_all(hub, *(f"e{i}" for i in range(20)))
     async with SSEServer(hub_handler(hub), keepalive=None, shutdown_grace=0.5) as server:
@@ -278,7 +302,7 @@ async def test_a_client_cut_anywhere_gets_every_event_exactly_once() -> None:
                 async with anyio.create_task_group() as group:
                     source = sseio.aconnect_sse(
                         relay.url + "/events",
-                        last_event_id="0",
+                        last_event_id=before_first,
                         reconnect=RECONNECT,
                         timeout=QUICK,
                     )
@@ -289,5 +313,5 @@ async def test_a_client_cut_anywhere_gets_every_event_exactly_once() -> None:
                             if event.data == f"e{total - 1}":
                                 break
         await hub.aclose()
-    assert got == [(f"e{i}", str(i + 1)) for i in range(total)]
+    assert got == [(f"e{i}", f"{epoch}-{i + 1}") for i in range(total)]
     assert len(relay.connections) > len(CUTS)  # every cut was met and reconnected past

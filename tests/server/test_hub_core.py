@@ -266,3 +266,14 @@ def test_a_trimmed_stream_marks_what_left_with_its_oldest_entry() -> None:
     assert stream_lost_through(4, 6, (3, 0), head) == (3, 0)  # the marker
     assert stream_lost_through(0, 6, None, head) == head  # emptied by someone else
     assert stream_lost_through(0, 0, None, (0, 0)) is None
+
+
+def test_an_epoch_prefixes_every_id_and_is_required_to_resume() -> None:
+    window = ReplayWindow(epoch="ab12")
+    assert window.append("message", "x", None, now=0.0).id == "ab12-1"
+    assert window.id_of(0) == "ab12-0"
+    assert window.plan("ab12-0") == Resume(ResumeKind.REPLAY, 0)
+    for foreign in ("1", "ab1-1", "ab12-", "ab12-x", "zz-1"):
+        assert window.plan(foreign) == Resume(ResumeKind.GAP, 1, GapReason.UNKNOWN), foreign
+    with pytest.raises(sseio.UsageError, match="epoch"):
+        ReplayWindow(epoch="a b")
