@@ -10,7 +10,8 @@ drives it.  The browser is killed when the block ends, whatever happened.
 and whatever streams a test registers on it, and records every request it answers
 (path, ``Last-Event-ID``, arrival time) and when each stream's body ended, so tests
 can compare what the browser received with what was sent.  ``serve(site, kind)``
-runs it on 127.0.0.1 under ``SSEServer`` (``"sseserver"``) and yields the base URL.
+runs it on 127.0.0.1 under ``SSEServer`` (``"sseserver"``) or under uvicorn through
+``sseio.server.asgi_app`` (``"uvicorn"``) and yields the base URL.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sseio.server import EventStream, Request, Response, serve_in_thread
+import uvicorn
+
+from sseio.server import EventStream, Request, Response, asgi_app, serve_in_thread
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM_FLAGS = (
@@ -111,6 +114,8 @@ class Hit:
     accept: str | None
     at: float
     """``time.monotonic()`` when the handler got it."""
+    client: tuple[str, int] | None
+    """The connection it came on (the browser's address and port)."""
 
 
 StreamMaker = Callable[[Request, int], Response | EventStream]
@@ -175,13 +180,17 @@ class Site:
                     request.header("last-event-id"),
                     request.header("accept"),
                     time.monotonic(),
+                    request.client,
                 )
             )
         return maker(request, n)
 
 
-SERVER_KINDS = ("sseserver",)
-"""The ways ``serve`` can run a site."""
+SERVER_KINDS = ("sseserver", "uvicorn")
+"""The ways ``serve`` can run a site: sseio's ``SSEServer``, or uvicorn serving the same
+handler through ``sseio.server.asgi_app``."""
+SERVER_TIMEOUT = 10.0
+"""Seconds a server gets to start, and to stop."""
 
 
 @contextmanager
@@ -191,4 +200,38 @@ def serve(site: Site, kind: str) -> Iterator[str]:
         with serve_in_thread(site, keepalive=None, shutdown_grace=1.0) as server:
             yield server.url
         return
+    if kind == "uvicorn":
+        with _uvicorn(asgi_app(site, keepalive=None, shutdown_grace=1.0)) as url:
+            yield url
+        return
     raise ValueError(f"unknown server kind {kind!r}")
+
+
+@contextmanager
+def _uvicorn(app: Any) -> Iterator[str]:
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        ws="none",
+        http="h11",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + SERVER_TIMEOUT
+        while not server.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not server.started:
+            raise RuntimeError("uvicorn did not start")
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(SERVER_TIMEOUT)
+        if thread.is_alive():
+            raise RuntimeError("uvicorn did not stop")

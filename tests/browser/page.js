@@ -12,6 +12,7 @@
 // or another failure that is not retried) or, with closeOnEnd, by the page at
 // the first error (the body ended or broke), so the browser never reconnects.
 // t is milliseconds since the page loaded (performance.now()).
+// sseio.openInWaves(specs, size) opens many, a few at a time.
 "use strict";
 
 window.sseio = {
@@ -70,6 +71,26 @@ window.sseio = {
       };
     }
     return out;
+  },
+
+  // Opens sources `size` at a time, each wave once every source of the one before has
+  // seen its body end (its first error) or closed: Chromium keeps at most six
+  // connections to one server, so opening hundreds at once would queue their
+  // reconnections behind other sources' first requests and stretch the delays measured.
+  async openInWaves(specs, size) {
+    for (let i = 0; i < specs.length; i += size) {
+      const wave = specs.slice(i, i + size);
+      for (const spec of wave) window.sseio.open(...spec);
+      const keys = wave.map((spec) => spec[0]);
+      while (!keys.every((key) => window.sseio.ended(key))) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+  },
+
+  ended(key) {
+    const record = window.sseio.sources[key];
+    return record.closed || record.events.some((event) => event.kind === "error");
   },
 
   allClosed(keys) {

@@ -98,7 +98,8 @@ def test_eventsource_story(page: Page, base_url: str) -> None:
 
     # Three requests: the first, the resumption after the drop, the one after the clean
     # end (answered 204); the browser's own Last-Event-ID header on both reconnections.
-    assert [hit.last_event_id for hit in hits] == [None, "2", "6"]
+    diagnosis = f"requests {hits}, bodies ended {ends}, page saw {record['events']}"
+    assert [hit.last_event_id for hit in hits] == [None, "2", "6"], diagnosis
     assert all(hit.accept == "text/event-stream" for hit in hits)
     kinds = [e["kind"] for e in record["events"]]
     assert kinds.count("open") == 2
