@@ -1,6 +1,7 @@
 """Headless Chromium's EventSource reading a stream that sseio serves, end to end.
 
-One story per server: a page on 127.0.0.1 opens an ``EventSource`` on a resumable
+One story per server (``SSEServer``, and uvicorn serving the same handler through
+``sseio.server.asgi_app``): a page on 127.0.0.1 opens an ``EventSource`` on a resumable
 stream and the test compares what the page's JavaScript received with what the
 handler sent.  Checked: unnamed and named events (``addEventListener``), multi-line
 data, comments never reaching the page, ``id`` as ``lastEventId``; the server
