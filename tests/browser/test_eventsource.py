@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterator
 
+import anyio
 import pytest
 from browser.glue import SERVER_KINDS, Site, serve
 from playwright.sync_api import Page
@@ -41,6 +42,8 @@ PLAN = {0: (3, 300, "drop"), 3: (4, 1500, "end")}
 """Per resume point (index into ``EVENTS``): how many events that connection sends, the
 ``retry`` it sets (ms), and how its body finishes (dropped: no last chunk; ended cleanly)."""
 TYPES = ("message", "tick", "tock")
+DROP_AFTER = 0.5
+"""Seconds the dropped connection stays open after its last event."""
 WAIT_MS = 15_000
 
 
@@ -60,6 +63,12 @@ def story(request: Request, n: int) -> Response | EventStream:
             else:
                 yield event
             yield Comment("keepalive")
+        if finish == "drop":
+            # Chromium may discard bytes that arrive together with the broken connection
+            # (seen about once in ten runs: the source opened, then failed with no event,
+            # and resumed from the start); the page then resumes from what it saw, which
+            # is right, but this story wants the drop after the events were read.
+            await anyio.sleep(DROP_AFTER)
 
     return EventStream(SITE.timed(PATH, items()), abort=finish == "drop")
 
