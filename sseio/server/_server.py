@@ -38,8 +38,11 @@ What it guarantees:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
+import socket
+import sys
 from collections.abc import (
     AsyncIterator,
     Iterable,
@@ -52,11 +55,13 @@ from typing import Any
 import anyio
 import anyio.abc
 import anyio.from_thread
+import anyio.lowlevel
 import h11
 from anyio.streams.stapled import MultiListener
 
 from .._core.encoder import encode_comment
 from .._core.errors import TransportError, UsageError
+from .._io.anyio_socket import SocketStream
 from ._messages import (
     FRAMING_HEADERS,
     NO_BODY_STATUSES,
@@ -134,6 +139,8 @@ class _WriteTurn:
     the checkpoint.
     """
 
+    __slots__ = ("_released", "_taken")
+
     def __init__(self) -> None:
         self._taken = False
         self._released: anyio.Event | None = None
@@ -146,6 +153,18 @@ class _WriteTurn:
         self._taken = True
 
     async def __aexit__(self, *exc_info: object) -> None:
+        self.release()
+
+    @property
+    def taken(self) -> bool:
+        return self._taken
+
+    def take_nowait(self) -> None:
+        """Take the turn from a callback (it must be free)."""
+        assert not self._taken
+        self._taken = True
+
+    def release(self) -> None:
         self._taken = False
         released, self._released = self._released, None
         if released is not None:
@@ -153,23 +172,65 @@ class _WriteTurn:
 
 
 class _Connection:
-    """One accepted socket, its HTTP state, and what the server knows about it."""
+    """One accepted socket, its HTTP state, and what the server knows about it.
 
-    def __init__(self, stream: anyio.abc.SocketStream) -> None:
-        self.stream = stream
+    Slotted, and kept small: ten thousand idle streams hold ten thousand of these.
+    The socket is a plain non-blocking one waited on through anyio (no transport,
+    protocol, queue or events of its own), and while a stream runs its cancel
+    scope and its watcher's are the only per-stream objects beside the handler's.
+    """
+
+    __slots__ = (
+        "client",
+        "fd",
+        "http",
+        "idle",
+        "keepalive",
+        "last_write",
+        "lost",
+        "method",
+        "read",
+        "scope",
+        "stream",
+        "stream_scope",
+        "timer",
+        "watch_scope",
+        "watcher_done",
+        "watching",
+        "write_turn",
+    )
+
+    def __init__(self, sock: socket.socket, client: tuple[str, int]) -> None:
+        self.stream = SocketStream(sock)
+        self.fd = sock.fileno()
         self.http = h11.Connection(h11.SERVER, max_incomplete_event_size=_MAX_HEAD_SIZE)
         self.scope = anyio.CancelScope()
-        self.client = _peer(stream)
+        self.client = client
         self.idle = True  # waiting for a request that has not started: shutdown closes it
         self.method = b""  # of the request being answered
         self.lost = False  # the client went away, or a send failed, while streaming
         self.write_turn = _WriteTurn()
         self.last_write = 0.0
+        self.stream_scope: anyio.CancelScope | None = None  # the items being written
+        self.watch_scope: anyio.CancelScope | None = None  # the watcher's
+        self.watching = False  # the watcher task runs
+        self.watcher_done: anyio.Event | None = None  # set when it ends, if someone waits
+        # The asyncio watcher (callbacks, no task): the keepalive interval, the bytes of
+        # the next request read so far (-1: not reading), the pending keepalive timer.
+        self.keepalive: float | None = None
+        self.read = -1
+        self.timer: asyncio.TimerHandle | None = None
 
 
-def _peer(stream: anyio.abc.SocketStream) -> tuple[str, int]:
-    address = stream.extra(anyio.abc.SocketAttribute.remote_address)
-    assert isinstance(address, tuple)  # a TCP socket: (host, port, ...)
+def _accepted(sock: socket.socket) -> tuple[str, int] | None:
+    """Prepare an accepted socket; its peer's ``(host, port)``, or ``None`` if it is gone."""
+    try:
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        address = sock.getpeername()
+    except OSError:
+        sock.close()
+        return None
     return str(address[0]), int(address[1])
 
 
@@ -369,16 +430,31 @@ class SSEServer:
                 self._accept_done.set()
 
     async def _accept(self, listener: anyio.abc.SocketListener) -> None:
+        """Accept on the listener's socket itself, so each connection is a plain socket."""
+        raw = listener.extra(anyio.abc.SocketAttribute.raw_socket)
+        raw.setblocking(False)
+        await self._accept_on(raw)
+
+    async def _accept_on(self, raw: socket.socket) -> None:
         while True:
             try:
-                stream = await listener.accept()
-            except anyio.ClosedResourceError:
-                return
-            except (OSError, anyio.BrokenResourceError) as exc:
+                sock, _ = raw.accept()
+            except (BlockingIOError, InterruptedError):
+                try:
+                    await anyio.wait_readable(raw)
+                except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                    return
+                continue
+            except OSError as exc:
+                if raw.fileno() < 0:
+                    return
                 logger.warning("accepting a connection failed: %s", exc)
                 await anyio.sleep(_ACCEPT_BACKOFF)
                 continue
-            connection = _Connection(stream)
+            client = _accepted(sock)
+            if client is None:
+                continue
+            connection = _Connection(sock, client)
             self._connections.add(connection)
             assert self._connection_group is not None
             self._connection_group.start_soon(self._handle_connection, connection)
@@ -568,9 +644,14 @@ class SSEServer:
         return connection.http.our_state is h11.DONE and connection.http.their_state is h11.DONE
 
     async def _send(self, connection: _Connection, data: bytes) -> None:
+        """Send ``data``; only a send the kernel does not take at once arms the timeout."""
+        stream = connection.stream
+        await anyio.lowlevel.checkpoint()  # a send is a checkpoint, even when it need not wait
         try:
-            with anyio.fail_after(self.send_timeout):
-                await connection.stream.send(data)
+            rest = stream.send_nowait(memoryview(data))
+            if rest:
+                with anyio.fail_after(self.send_timeout):
+                    await stream.send_later(rest)
         except TimeoutError as exc:
             raise _ConnectionLost(f"the client read nothing for {self.send_timeout}s") from exc
         except _GONE as exc:
@@ -624,62 +705,242 @@ class SSEServer:
         iterator: AsyncIterator[StreamItem],
         keepalive: float | None,
     ) -> _Outcome:
-        """Send each item as one chunk while watching the client and sending keepalives."""
+        """Send each item as one chunk while another task watches the client and sends
+        keepalives.
+
+        Two tasks per stream and nothing else: this one, which runs the handler's
+        iterator, and the watcher, spawned straight into the server's connection
+        group (no task group of the stream's own) with a cancel scope of its own.
+        """
         outcome = _Outcome.COMPLETE
         http = connection.http
-        async with anyio.create_task_group() as task_group:
-            task_group.start_soon(self._watch_client, connection, task_group.cancel_scope)
-            if keepalive is not None:
-                task_group.start_soon(
-                    self._send_keepalives, connection, keepalive, task_group.cancel_scope
-                )
+        stream_scope = connection.stream_scope = anyio.CancelScope()
+        loop = _selector_loop()
+        if loop is not None:
+            self._watch_with_callbacks(connection, keepalive, loop)
+        else:
+            connection.watch_scope = anyio.CancelScope()
+            connection.watching = True
+            assert self._connection_group is not None
+            self._connection_group.start_soon(self._watch_client, connection, keepalive)
+        try:
+            with stream_scope:
+                try:
+                    async for item in iterator:
+                        data = encode_item(item)
+                        if data:
+                            async with connection.write_turn:
+                                await self._send(connection, http.send(h11.Data(data=data)))
+                except _ConnectionLost:
+                    outcome = _Outcome.LOST
+                except AbortConnection:
+                    outcome = _Outcome.ABORTED
+                except Exception:
+                    logger.exception(
+                        "event stream for %s %s failed", request.method, request.target
+                    )
+                    outcome = _Outcome.FAILED
+        finally:
             try:
-                async for item in iterator:
-                    data = encode_item(item)
-                    if data:
-                        async with connection.write_turn:
-                            await self._send(connection, http.send(h11.Data(data=data)))
-            except _ConnectionLost:
-                outcome = _Outcome.LOST
-            except AbortConnection:
-                outcome = _Outcome.ABORTED
-            except Exception:
-                logger.exception("event stream for %s %s failed", request.method, request.target)
-                outcome = _Outcome.FAILED
-            async with connection.write_turn:  # a keepalive being written ends first
-                task_group.cancel_scope.cancel()
+                async with connection.write_turn:  # a keepalive being written ends first
+                    self._stop_watching(connection, loop)
+            finally:
+                self._stop_watching(connection, loop)
+                await self._wait_for_watcher(connection)
+            connection.stream_scope = None
         return _Outcome.LOST if connection.lost else outcome
 
-    async def _watch_client(self, connection: _Connection, stream_scope: anyio.CancelScope) -> None:
-        """Read while a stream is written: the end of input means the client left.
+    # watching a stream on asyncio: callbacks of the event loop, no task
 
-        Bytes that arrive are the client's next request (pipelining), kept for
-        later; past ``_PIPELINE_LIMIT`` of them the socket is no longer read.
-        """
-        buffered = 0
-        try:
-            while buffered <= _PIPELINE_LIMIT:
-                data = await connection.stream.receive(_READ_SIZE)
-                connection.http.receive_data(data)
-                buffered += len(data)
-        except _GONE:
-            connection.lost = True
-            stream_scope.cancel()
-
-    async def _send_keepalives(
-        self, connection: _Connection, interval: float, stream_scope: anyio.CancelScope
+    def _watch_with_callbacks(
+        self, connection: _Connection, keepalive: float | None, loop: asyncio.AbstractEventLoop
     ) -> None:
+        """Watch the socket with ``add_reader`` and time keepalives with ``call_at``.
+
+        What ``_watch_client`` does in a task, done by callbacks of the loop: an idle
+        stream then costs a reader entry and a timer handle instead of a task, its
+        cancel scopes and a pending wait.  A keepalive is written at once when the
+        kernel takes it whole (it always does for a client that reads); only the
+        rest of one that it does not take is left to a short-lived task, bounded by
+        ``send_timeout``.
+        """
+        connection.keepalive = keepalive
+        connection.read = 0
+        loop.add_reader(connection.fd, self._on_readable, connection, loop)
+        if keepalive is not None:
+            self._arm_keepalive(connection, loop, connection.last_write + keepalive)
+
+    def _arm_keepalive(
+        self, connection: _Connection, loop: asyncio.AbstractEventLoop, when: float
+    ) -> None:
+        connection.timer = loop.call_at(when, self._on_keepalive, connection, loop)
+
+    def _stop_watching(
+        self, connection: _Connection, loop: asyncio.AbstractEventLoop | None
+    ) -> None:
+        if loop is None:
+            assert connection.watch_scope is not None
+            connection.watch_scope.cancel()
+            return
+        if connection.read >= 0:
+            connection.read = -1
+            loop.remove_reader(connection.fd)
+        if connection.timer is not None:
+            connection.timer.cancel()
+            connection.timer = None
+        connection.keepalive = None
+
+    def _lose(self, connection: _Connection, loop: asyncio.AbstractEventLoop) -> None:
+        """The client went away or stopped reading: end the stream."""
+        connection.lost = True
+        self._stop_watching(connection, loop)
+        if connection.stream_scope is not None:
+            connection.stream_scope.cancel()
+
+    def _on_readable(self, connection: _Connection, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            while True:
-                delay = connection.last_write + interval - anyio.current_time()
-                if delay > 0:
-                    await anyio.sleep(delay)
-                    continue
-                async with connection.write_turn:
-                    await self._send(connection, connection.http.send(h11.Data(data=_KEEPALIVE)))
-        except _ConnectionLost:
+            data = connection.stream.receive_nowait(_READ_SIZE)
+        except OSError:
+            data = b""
+        if data is None:  # woken for nothing
+            return
+        if not data:
+            self._lose(connection, loop)
+            return
+        connection.http.receive_data(data)
+        connection.read += len(data)
+        if connection.read > _PIPELINE_LIMIT:
+            connection.read = -1
+            loop.remove_reader(connection.fd)
+
+    def _on_keepalive(self, connection: _Connection, loop: asyncio.AbstractEventLoop) -> None:
+        connection.timer = None
+        interval = connection.keepalive
+        if interval is None:  # the stream ended
+            return
+        now = loop.time()
+        due = connection.last_write + interval
+        if due > now:
+            self._arm_keepalive(connection, loop, due)
+            return
+        if connection.write_turn.taken:  # an item is being written: that counts
+            self._arm_keepalive(connection, loop, now + interval)
+            return
+        data = connection.http.send(h11.Data(data=_KEEPALIVE))
+        assert data is not None
+        try:
+            rest = connection.stream.send_nowait(memoryview(data))
+        except OSError:
+            self._lose(connection, loop)
+            return
+        if rest:
+            connection.write_turn.take_nowait()
+            assert self._connection_group is not None
+            self._connection_group.start_soon(self._finish_keepalive, connection, loop, rest)
+            return
+        connection.last_write = now
+        self._arm_keepalive(connection, loop, now + interval)
+
+    async def _finish_keepalive(
+        self, connection: _Connection, loop: asyncio.AbstractEventLoop, rest: memoryview
+    ) -> None:
+        """Send the rest of a keepalive the kernel did not take (the write turn is ours)."""
+        try:
+            with anyio.fail_after(self.send_timeout):
+                await connection.stream.send_later(rest)
+        except (TimeoutError, *_GONE):
+            self._lose(connection, loop)
+        else:
+            connection.last_write = now = loop.time()
+            if connection.keepalive is not None:
+                self._arm_keepalive(connection, loop, now + connection.keepalive)
+        finally:
+            connection.write_turn.release()
+
+    # watching a stream elsewhere (trio): one task
+
+    @staticmethod
+    async def _wait_for_watcher(connection: _Connection) -> None:
+        """Wait (shielded: it ends promptly once cancelled) until the watcher has ended."""
+        with anyio.CancelScope(shield=True):
+            if connection.watching:
+                connection.watcher_done = anyio.Event()
+                await connection.watcher_done.wait()
+            connection.stream_scope = connection.watch_scope = None
+            connection.watcher_done = None
+
+    async def _watch_client(self, connection: _Connection, keepalive: float | None) -> None:
+        """Read while a stream is written, and send its keepalives.
+
+        The end of input means the client left.  Bytes that arrive are the
+        client's next request (pipelining), kept for later; past
+        ``_PIPELINE_LIMIT`` of them the socket is no longer read.  A keepalive
+        goes out once the stream was quiet for ``keepalive`` seconds: the wait
+        for input is bounded by that deadline, so one task does both.
+        """
+        assert connection.watch_scope is not None
+        try:
+            with connection.watch_scope:
+                await self._watch(connection, keepalive)
+        except (_ConnectionLost, *_GONE):
             connection.lost = True
-            stream_scope.cancel()
+            if connection.stream_scope is not None:
+                connection.stream_scope.cancel()
+        except Exception:  # a bug: the stream cannot be watched, so end it
+            logger.exception("watching the connection from %s failed", connection.client)
+            connection.lost = True
+            if connection.stream_scope is not None:
+                connection.stream_scope.cancel()
+        finally:
+            connection.watching = False
+            if connection.watcher_done is not None:
+                connection.watcher_done.set()
+
+    async def _watch(self, connection: _Connection, keepalive: float | None) -> None:
+        stream = connection.stream
+        buffered = 0
+        while True:
+            reading = buffered <= _PIPELINE_LIMIT
+            if keepalive is None:
+                if not reading:
+                    await anyio.sleep_forever()
+                data = await stream.receive(_READ_SIZE)
+            else:
+                delay = connection.last_write + keepalive - anyio.current_time()
+                if delay <= 0:
+                    async with connection.write_turn:
+                        await self._send(
+                            connection, connection.http.send(h11.Data(data=_KEEPALIVE))
+                        )
+                    continue
+                data = b""
+                with anyio.move_on_after(delay):
+                    if reading:
+                        data = await stream.receive(_READ_SIZE)
+                    else:
+                        await anyio.sleep_forever()
+                if not data:
+                    continue
+            connection.http.receive_data(data)
+            buffered += len(data)
+
+
+def _selector_loop() -> asyncio.AbstractEventLoop | None:
+    """The running asyncio loop if it can watch sockets with callbacks (``add_reader``)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio
+        return None
+    trio = sys.modules.get("trio")
+    if trio is not None:  # trio as a guest of this asyncio loop: anyio runs on trio
+        try:
+            trio.lowlevel.current_task()
+        except RuntimeError:
+            pass
+        else:
+            return None
+    proactor = getattr(asyncio, "ProactorEventLoop", None)
+    return None if proactor is not None and isinstance(loop, proactor) else loop
 
 
 def _declared_length(request: h11.Request) -> int | None:

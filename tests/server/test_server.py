@@ -725,18 +725,19 @@ async def test_unexpected_errors_stay_on_their_connection(
 
 
 async def test_accept_failures_are_logged_and_retried(caplog: pytest.LogCaptureFixture) -> None:
-    class FlakyListener:
+    class FlakySocket:  # the listening socket: out of descriptors once, then closed
         calls = 0
 
-        async def accept(self) -> None:
+        def accept(self) -> None:
             self.calls += 1
-            if self.calls == 1:
-                raise OSError(24, "Too many open files")
-            raise anyio.ClosedResourceError
+            raise OSError(24, "Too many open files")
 
-    listener = FlakyListener()
+        def fileno(self) -> int:
+            return 3 if self.calls < 2 else -1
+
+    listener = FlakySocket()
     with anyio.fail_after(3):
-        await SSEServer(stream_of(DONE))._accept(listener)  # type: ignore[arg-type]
+        await SSEServer(stream_of(DONE))._accept_on(listener)  # type: ignore[arg-type]
     assert listener.calls == 2
     [record] = server_records(caplog, logging.WARNING)
     assert "Too many open files" in record.getMessage()
