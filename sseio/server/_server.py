@@ -192,7 +192,7 @@ class _Connection:
         "read",
         "scope",
         "stream",
-        "stream_scope",
+        "streaming",
         "timer",
         "watch_scope",
         "watcher_done",
@@ -211,7 +211,7 @@ class _Connection:
         self.lost = False  # the client went away, or a send failed, while streaming
         self.write_turn = _WriteTurn()
         self.last_write = 0.0
-        self.stream_scope: anyio.CancelScope | None = None  # the items being written
+        self.streaming = False  # an event stream is being written
         self.watch_scope: anyio.CancelScope | None = None  # the watcher's
         self.watching = False  # the watcher task runs
         self.watcher_done: anyio.Event | None = None  # set when it ends, if someone waits
@@ -463,6 +463,8 @@ class SSEServer:
         try:
             with connection.scope:
                 await self._serve_connection(connection)
+            if connection.lost:  # found by the watcher, which cancelled the scope
+                logger.debug("connection from %s lost: %s", connection.client, _Outcome.LOST.value)
         except _ConnectionLost as exc:
             logger.debug("connection from %s lost: %s", connection.client, exc)
         except Exception:  # a bug: keep the server alive, and say so
@@ -662,11 +664,10 @@ class SSEServer:
 
     async def _stream(self, connection: _Connection, request: Request, answer: EventStream) -> bool:
         http = connection.http
-        headers = merge_headers(_STREAM_HEADERS, self._extra_headers(answer.headers, self._closing))
-        head = self._head(answer.status, headers)
         if request.method == "HEAD":
             await _close_iterator(answer.events)
-            await self._send(connection, http.send(head) + http.send(h11.EndOfMessage()))
+            head = http.send(self._stream_head(answer))
+            await self._send(connection, head + http.send(h11.EndOfMessage()))
             return self._reusable(connection)
         try:
             iterator = aiter(answer.events)
@@ -683,7 +684,8 @@ class SSEServer:
         keepalive = self.keepalive if answer.keepalive is ... else answer.keepalive
         self.active_streams += 1
         try:
-            await self._send(connection, http.send(head))
+            # The head is built here and dropped once sent: nothing of it stays while idle.
+            await self._send(connection, http.send(self._stream_head(answer)))
             outcome = await self._write_events(connection, request, iterator, keepalive)
         finally:
             await _close_iterator(iterator)
@@ -698,6 +700,10 @@ class SSEServer:
         await self._send(connection, http.send(h11.EndOfMessage()))
         return self._reusable(connection)
 
+    def _stream_head(self, answer: EventStream) -> h11.Response:
+        headers = merge_headers(_STREAM_HEADERS, self._extra_headers(answer.headers, self._closing))
+        return self._head(answer.status, headers)
+
     async def _write_events(
         self,
         connection: _Connection,
@@ -705,16 +711,16 @@ class SSEServer:
         iterator: AsyncIterator[StreamItem],
         keepalive: float | None,
     ) -> _Outcome:
-        """Send each item as one chunk while another task watches the client and sends
-        keepalives.
+        """Send each item as one chunk while the client is watched and keepalives sent.
 
-        Two tasks per stream and nothing else: this one, which runs the handler's
-        iterator, and the watcher, spawned straight into the server's connection
-        group (no task group of the stream's own) with a cancel scope of its own.
+        On asyncio the watching is done by callbacks of the loop; elsewhere by one
+        task spawned straight into the server's connection group (no task group of
+        the stream's own).  A client found gone cancels the connection's own scope:
+        the connection ends anyway, so the stream needs no scope of its own.
         """
         outcome = _Outcome.COMPLETE
         http = connection.http
-        stream_scope = connection.stream_scope = anyio.CancelScope()
+        connection.streaming = True
         loop = _selector_loop()
         if loop is not None:
             self._watch_with_callbacks(connection, keepalive, loop)
@@ -724,30 +730,26 @@ class SSEServer:
             assert self._connection_group is not None
             self._connection_group.start_soon(self._watch_client, connection, keepalive)
         try:
-            with stream_scope:
-                try:
-                    async for item in iterator:
-                        data = encode_item(item)
-                        if data:
-                            async with connection.write_turn:
-                                await self._send(connection, http.send(h11.Data(data=data)))
-                except _ConnectionLost:
-                    outcome = _Outcome.LOST
-                except AbortConnection:
-                    outcome = _Outcome.ABORTED
-                except Exception:
-                    logger.exception(
-                        "event stream for %s %s failed", request.method, request.target
-                    )
-                    outcome = _Outcome.FAILED
+            async for item in iterator:
+                data = encode_item(item)
+                if data:
+                    async with connection.write_turn:
+                        await self._send(connection, http.send(h11.Data(data=data)))
+        except _ConnectionLost:
+            outcome = _Outcome.LOST
+        except AbortConnection:
+            outcome = _Outcome.ABORTED
+        except Exception:
+            logger.exception("event stream for %s %s failed", request.method, request.target)
+            outcome = _Outcome.FAILED
         finally:
+            connection.streaming = False
             try:
                 async with connection.write_turn:  # a keepalive being written ends first
                     self._stop_watching(connection, loop)
             finally:
                 self._stop_watching(connection, loop)
                 await self._wait_for_watcher(connection)
-            connection.stream_scope = None
         return _Outcome.LOST if connection.lost else outcome
 
     # watching a stream on asyncio: callbacks of the event loop, no task
@@ -794,8 +796,8 @@ class SSEServer:
         """The client went away or stopped reading: end the stream."""
         connection.lost = True
         self._stop_watching(connection, loop)
-        if connection.stream_scope is not None:
-            connection.stream_scope.cancel()
+        if connection.streaming:
+            connection.scope.cancel()
 
     def _on_readable(self, connection: _Connection, loop: asyncio.AbstractEventLoop) -> None:
         try:
@@ -866,7 +868,7 @@ class SSEServer:
             if connection.watching:
                 connection.watcher_done = anyio.Event()
                 await connection.watcher_done.wait()
-            connection.stream_scope = connection.watch_scope = None
+            connection.watch_scope = None
             connection.watcher_done = None
 
     async def _watch_client(self, connection: _Connection, keepalive: float | None) -> None:
@@ -884,13 +886,13 @@ class SSEServer:
                 await self._watch(connection, keepalive)
         except (_ConnectionLost, *_GONE):
             connection.lost = True
-            if connection.stream_scope is not None:
-                connection.stream_scope.cancel()
+            if connection.streaming:
+                connection.scope.cancel()
         except Exception:  # a bug: the stream cannot be watched, so end it
             logger.exception("watching the connection from %s failed", connection.client)
             connection.lost = True
-            if connection.stream_scope is not None:
-                connection.stream_scope.cancel()
+            if connection.streaming:
+                connection.scope.cancel()
         finally:
             connection.watching = False
             if connection.watcher_done is not None:
