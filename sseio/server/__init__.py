@@ -14,6 +14,12 @@ The same handlers run under any ASGI server: ``asgi_app(handler)`` is an ASGI
 application (``ASGIApp``) sending the same bytes.  ``EventStreamResponse`` is an
 ASGI response a framework's route returns (``starlette_response`` gives it as
 a Starlette ``Response``, for FastAPI), with the same guarantees.
+
+Broadcasting: a hub (``MemoryHub`` in the process, ``RedisHub`` over one Redis
+stream shared by several processes) gives published events ids in order, keeps
+a bounded replay window and resumes each subscriber exactly after its
+``Last-Event-ID``, with a ``gap`` event where it cannot; ``hub.subscribe()`` is
+what an ``EventStream`` or an ``EventStreamResponse`` serves.
 """
 
 from .._core.exports import set_public_module
