@@ -474,8 +474,13 @@ class SSEServer:
 
     async def _handle_connection(self, connection: _Connection) -> None:
         try:
-            with connection.scope:
-                await self._serve_connection(connection)
+            with connection.scope:  # the requests, one after another (no frame of their own)
+                while not self._closing:
+                    request = await self._receive_request(connection)
+                    if request is None or not await self._answer(connection, request):
+                        break
+                    del request  # not kept while the connection waits for the next one
+                    connection.http.start_next_cycle()
             if connection.lost:  # found by the watcher, which cancelled the scope
                 logger.debug("connection from %s lost: %s", connection.client, _Outcome.LOST.value)
         except _ConnectionLost as exc:
@@ -489,15 +494,6 @@ class SSEServer:
                 self._connections.discard(connection)
                 assert self._connection_closed is not None
                 self._connection_closed.set()
-
-    async def _serve_connection(self, connection: _Connection) -> None:
-        while not self._closing:
-            request = await self._receive_request(connection)
-            if request is None:
-                return
-            if not await self._answer(connection, request):
-                return
-            connection.http.start_next_cycle()
 
     # reading a request
 
