@@ -294,6 +294,7 @@ def serve_starlette() -> None:
     )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    sock.listen(4096)  # before the port is told: uvicorn starts listening later
     print(sock.getsockname()[1], flush=True)
     config = uvicorn.Config(
         app, loop="asyncio", http="h11", lifespan="off", log_level="error", backlog=4096
