@@ -396,6 +396,7 @@ class Child:
     """A child process of this script, with its stdout read line by line."""
 
     def __init__(self, *args: str) -> None:
+        self.name = " ".join(args)
         self.proc = subprocess.Popen(
             [sys.executable, __file__, *args],
             stdin=subprocess.PIPE,
@@ -411,7 +412,7 @@ class Child:
         reader.start()
         reader.join(timeout)
         if not box or not box[0]:
-            raise RuntimeError(f"{' '.join(self.proc.args[2:])}: no answer")  # type: ignore[index]
+            raise RuntimeError(f"{self.name}: no answer")
         return box[0].strip()
 
     def close(self) -> None:

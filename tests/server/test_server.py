@@ -8,6 +8,7 @@ short timeouts and graces, so the module stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -1230,3 +1231,60 @@ def test_values() -> None:
     assert isinstance(bad, sseio.SSEError)
     request = Request("GET", "/", "/", "", (("a", "1"), ("a", "2")), b"[]", None)
     assert (request.header("A"), request.json()) == ("1", [])
+
+
+# --- what an idle stream holds ---------------------------------------------------------------
+
+
+async def test_on_asyncio_an_idle_stream_is_one_task_and_its_keepalives_still_go_out(
+    anyio_backend: str,
+) -> None:
+    """On asyncio the client is watched, and keepalives timed, by loop callbacks: a
+    stream adds no task beside its connection's, and a client that leaves still ends it."""
+    if anyio_backend != "asyncio":
+        pytest.skip("the callback watcher is asyncio's")
+    import asyncio
+
+    streams = 5
+    started = 0
+    finished = anyio.Event()
+    closed = 0
+
+    async def handler(request: Request) -> EventStream:
+        async def events() -> AsyncIterator[StreamItem]:
+            nonlocal started, closed
+            try:
+                yield sse("a")
+                started += 1
+                await anyio.sleep_forever()
+            finally:
+                closed += 1
+                if closed == streams:
+                    finished.set()
+
+        return EventStream(events(), keepalive=0.05)
+
+    async with serving(handler) as server, contextlib.AsyncExitStack() as stack:
+
+        def server_tasks() -> list[str]:
+            names = [task.get_coro().__qualname__ for task in asyncio.all_tasks()]  # type: ignore[union-attr]
+            return sorted(name for name in names if name.startswith("SSEServer."))
+
+        before = server_tasks()
+        clients = [
+            await stack.enter_async_context(RawClient.connect(server.port)) for _ in range(streams)
+        ]
+        for raw in clients:
+            await raw.send(request())
+        await wait_until(lambda: started == streams)
+        added = server_tasks()
+        for name in before:
+            added.remove(name)
+        assert added == ["SSEServer._handle_connection"] * streams  # one per connection
+        for raw in clients:
+            await raw.wait_for(b": keepalive\n\n")
+        for raw in clients:
+            await raw.stream.aclose()
+        with anyio.fail_after(3):
+            await finished.wait()
+        await wait_until(lambda: server.active_streams == 0)
