@@ -61,9 +61,11 @@ def resumable(path: str, plan: Plan, pause: float) -> StreamMaker:
     def answer(request: Request, n: int) -> Response | EventStream:
         last = request.header("last-event-id")
         start = 0 if last is None else next(i for i, e in enumerate(EVENTS) if e.id == last) + 1
-        if start not in plan:
+        if start >= len(EVENTS):
             return Response(204)
-        count, retry, finish = plan[start]
+        # A resume point off the plan (Chromium kept part of a dropped connection's
+        # bytes) gets the rest of the stream, dropped the same way.
+        count, retry, finish = plan.get(start, (len(EVENTS) - start, 100, "drop"))
 
         async def items() -> AsyncIterator[StreamItem]:
             yield Comment("a comment the page never sees")

@@ -1236,13 +1236,12 @@ def test_values() -> None:
 # --- what an idle stream holds ---------------------------------------------------------------
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the callback watcher is asyncio's
 async def test_on_asyncio_an_idle_stream_is_one_task_and_its_keepalives_still_go_out(
     anyio_backend: str,
 ) -> None:
     """On asyncio the client is watched, and keepalives timed, by loop callbacks: a
     stream adds no task beside its connection's, and a client that leaves still ends it."""
-    if anyio_backend != "asyncio":
-        pytest.skip("the callback watcher is asyncio's")
     import asyncio
 
     streams = 5
