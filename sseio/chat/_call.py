@@ -35,7 +35,7 @@ from ._accumulator import ChatAccumulator
 from ._arguments import check_call_options, check_client_options, check_messages, encode_body
 from ._errors import APIError, APIStatusError, InvalidChunk, StreamTruncated
 from ._foreign import CHAT_SHAPE, describe, hint, is_chat_chunk, kind_of, recognised
-from ._retry import ChatRetry, retryable, status_error, stream_error
+from ._retry import ChatRetry, retry_delay, retryable, status_error, stream_error
 from ._shaped import UnexpectedStream
 from ._think import DEFAULT_TAGS, ThinkSplitter
 from ._types import (
@@ -366,23 +366,21 @@ class ChatCall:
 
     def decide(self, error: SSEError, *, now: float, wall_clock: float) -> float | None:
         """Seconds to wait before trying again after ``error``, or ``None`` to give up."""
-        policy = self.retry
         if self.shown or not retryable(error):
             return None
         if self._first_failure is None:
             self._first_failure = now
         self.attempts += 1
-        if self.attempts > policy.max_retries:
+        delay = retry_delay(
+            self.retry,
+            error,
+            attempt=self.attempts,
+            since=self._first_failure,
+            now=now,
+            rng=self._rng,
+        )
+        if delay is None:
             return None
-        if policy.max_elapsed is not None and now - self._first_failure > policy.max_elapsed:
-            return None
-        delay = min(policy.delay * policy.backoff ** min(self.attempts - 1, 64), policy.max_delay)
-        delay *= 1 - policy.jitter * self._rng.random()
-        asked = error.retry_after if isinstance(error, APIStatusError) else None
-        if asked is not None:
-            if asked > policy.max_retry_after:
-                return None
-            delay = max(delay, asked)
         self._new_attempt()
         self.retries += 1
         return delay

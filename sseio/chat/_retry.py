@@ -12,6 +12,7 @@ whether text was already shown.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,3 +181,31 @@ def retryable(error: BaseException) -> bool:
     if isinstance(error, StreamTruncated):
         return True
     return isinstance(error, (TransportError, RemoteProtocolError))
+
+
+def retry_delay(
+    policy: ChatRetry,
+    error: SSEError,
+    *,
+    attempt: int,
+    since: float,
+    now: float,
+    rng: random.Random,
+) -> float | None:
+    """Seconds to wait before retry number ``attempt`` (1 for the first) after a
+    retryable ``error``, or ``None`` when the policy gives up: too many attempts,
+    more than ``max_elapsed`` since the first failure (at ``since``), or a
+    ``Retry-After`` longer than ``max_retry_after``.  Backoff grows per attempt,
+    jitter only shortens it, and a ``Retry-After`` is waited for at least."""
+    if attempt > policy.max_retries:
+        return None
+    if policy.max_elapsed is not None and now - since > policy.max_elapsed:
+        return None
+    delay = min(policy.delay * policy.backoff ** min(attempt - 1, 64), policy.max_delay)
+    delay *= 1 - policy.jitter * rng.random()
+    asked = error.retry_after if isinstance(error, APIStatusError) else None
+    if asked is not None:
+        if asked > policy.max_retry_after:
+            return None
+        delay = max(delay, asked)
+    return delay

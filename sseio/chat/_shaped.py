@@ -22,6 +22,7 @@ token counts, so a caller can drive either stream the same way.
 from __future__ import annotations
 
 import random
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -30,7 +31,7 @@ from typing import Any, Generic, Literal, TypeVar
 from .._core.errors import ResponseError, SSEError
 from .._core.events import ServerSentEvent
 from ._errors import APIError, APIStatusError, InvalidChunk, StreamTruncated
-from ._retry import ChatRetry, retryable, status_error
+from ._retry import ChatRetry, retry_delay, retryable, status_error
 
 __all__ = [
     "EMPTY",
@@ -190,7 +191,7 @@ class TokenUsage:
     raw: Mapping[str, Any] = field(default_factory=no_fields, repr=False, compare=False)
 
 
-class ShapedCall(Generic[EventT, ResultT]):
+class ShapedCall(ABC, Generic[EventT, ResultT]):
     """One streaming call of a non-chat shape: retry state and the shared decisions.
 
     Subclasses set ``self.done`` when the terminal event arrives, ``self.shown``
@@ -216,25 +217,26 @@ class ShapedCall(Generic[EventT, ResultT]):
 
     # ---- to implement
 
+    @abstractmethod
     def _new_attempt(self) -> None:
-        raise NotImplementedError
+        """Start the accumulation of an attempt afresh."""
 
+    @abstractmethod
     def on_event(self, event: Any) -> EventT | None:
         """The typed event an SSE event carries (``None`` for one that carries none)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def piece(self, event: EventT) -> StreamPiece | None:
         """The answer or reasoning text an event adds, if any."""
-        raise NotImplementedError
 
+    @abstractmethod
     def result(self) -> ResultT:
         """What has been accumulated so far, as the final value."""
-        raise NotImplementedError
 
     @property
+    @abstractmethod
     def events(self) -> int:
         """How many typed events the current attempt produced."""
-        raise NotImplementedError
 
     # ---- shared
 
@@ -290,23 +292,21 @@ class ShapedCall(Generic[EventT, ResultT]):
 
     def decide(self, error: SSEError, *, now: float, wall_clock: float) -> float | None:
         """Seconds to wait before trying again after ``error``, or ``None`` to give up."""
-        policy = self.retry
         if self.shown or not retryable(error):
             return None
         if self._first_failure is None:
             self._first_failure = now
         self.attempts += 1
-        if self.attempts > policy.max_retries:
+        delay = retry_delay(
+            self.retry,
+            error,
+            attempt=self.attempts,
+            since=self._first_failure,
+            now=now,
+            rng=self._rng,
+        )
+        if delay is None:
             return None
-        if policy.max_elapsed is not None and now - self._first_failure > policy.max_elapsed:
-            return None
-        delay = min(policy.delay * policy.backoff ** min(self.attempts - 1, 64), policy.max_delay)
-        delay *= 1 - policy.jitter * self._rng.random()
-        asked = error.retry_after if isinstance(error, APIStatusError) else None
-        if asked is not None:
-            if asked > policy.max_retry_after:
-                return None
-            delay = max(delay, asked)
         self.done = False
         self.saw_done_sentinel = False
         self._new_attempt()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import EllipsisType
@@ -80,9 +81,9 @@ class Subscription(AsyncIterator[ServerSentEvent]):
 
     __slots__ = ()
 
+    @abstractmethod
     async def aclose(self) -> None:
         """End this subscription (its iteration stops); idempotent."""
-        raise NotImplementedError
 
     async def __aenter__(self) -> Subscription:
         return self
@@ -91,11 +92,12 @@ class Subscription(AsyncIterator[ServerSentEvent]):
         await self.aclose()
 
 
-class Hub:
+class Hub(ABC):
     """What every hub offers; see the module doc.  Not instantiated itself."""
 
     gap_event_type: str = DEFAULT_GAP_EVENT
 
+    @abstractmethod
     async def publish(
         self,
         data: str | ServerSentEvent,
@@ -104,14 +106,14 @@ class Hub:
         retry: int | None = None,
     ) -> str:
         """Send one event to every subscriber; returns the id it was given."""
-        raise NotImplementedError
 
+    @abstractmethod
     def subscribe(self, last_event_id: str | None = None) -> Subscription:
         """The events after ``last_event_id`` (``None`` or ``""``: from now on), then live."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def aclose(self) -> None:
-        raise NotImplementedError
+        """Stop the hub: subscriptions end, publishing is refused."""
 
     def event_stream(
         self,
